@@ -1,0 +1,160 @@
+"""The theater-harness command: run, verify-chain, and their exit statuses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ACTORS, CHAINS, ROOT, SCENARIOS, manifest
+from theater_harness.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_run_the_bundled_scenarios_succeeds(capsys):
+    status, out, _ = run(capsys, "run", str(SCENARIOS))
+    assert status == 0
+    assert out.strip().endswith("4 of 4 scenarios ok")
+    assert "== counter keeps count" in out
+
+
+def test_run_a_manifest_prints_the_actor_and_its_chain_summary(capsys):
+    status, out, _ = run(capsys, "run", str(manifest("echo")), "--seed", "3")
+    assert status == 0
+    assert out.startswith(f"== manifest {manifest('echo')} (seed 3)")
+    assert "echo" in out and "running" in out and out.rstrip().endswith("ok")
+
+
+def test_a_manifest_whose_actor_fails_exits_1(capsys, tmp_path):
+    text = manifest("crasher").read_text().replace('component = "crasher.wasm"',
+                                                  f'component = "{ACTORS / "crasher.wasm"}"')
+    path = tmp_path / "crasher.toml"
+    path.write_text("init_state = '{\"fail_init\":\"trap\"}'\n" + text)
+    status, out, _ = run(capsys, "run", str(path))
+    assert status == 1
+    assert "FAILED: crasher failed: trap in theater:simple/actor.init" in out
+
+
+def _scenario(tmp_path, body: str):
+    (tmp_path / "actors").symlink_to(ACTORS)
+    path = tmp_path / "x.scenario.toml"
+    path.write_text(body)
+    return path
+
+
+def test_an_unexpected_failure_in_a_scenario_exits_1_and_says_why(capsys, tmp_path):
+    path = _scenario(tmp_path, '''
+[[actor]]
+name = "c"
+manifest = "actors/crasher.toml"
+
+[[message]]
+at = 5
+to = "c"
+send = "err"
+''')
+    status, out, _ = run(capsys, "run", str(path))
+    assert status == 1
+    assert "FAILED: actor c: expected running, but it is failed (err in " in out
+    assert out.rstrip().endswith("0 of 1 scenarios ok: failed x")
+
+
+def test_a_wrong_reply_fails_the_scenario(capsys, tmp_path):
+    path = _scenario(tmp_path, '''
+[[actor]]
+name = "c"
+manifest = "actors/counter.toml"
+
+[[message]]
+at = 1
+to = "c"
+request = "get"
+expect_reply = "99"
+''')
+    status, out, _ = run(capsys, "run", str(path))
+    assert status == 1
+    assert "FAILED: message[0] (request 'get' to c at 1 ms): expected reply b'99', got b'0'" in out
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[[actor]]\nname = "a"\n', "x.scenario.toml: field 'actor[0].manifest': missing"),
+    ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\nexpect = "happy"\n',
+     "field 'actor[0].expect': 'happy' is not one of running, failed, stopped, any"),
+    ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\n[[message]]\nat = 1\nto = "b"\nsend = "x"\n',
+     "field 'message[0].to': 'b' is not an actor of this scenario (a)"),
+    ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\n[[message]]\nat = -1\nto = "a"\nsend = "x"\n',
+     "field 'message[0].at': expected an integer >= 0, got -1"),
+    ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\ncolour = "red"\n',
+     "field 'actor[0].colour': unknown key 'colour'; known keys: name, manifest, init_state, parent, expect, "
+     "expect_exit"),
+    ('name = "no actors"\n', "field 'actor': a scenario needs at least one [[actor]]"),
+    ('[[actor]]\nname = "a"\nmanifest = "actors/missing.toml"\n', "missing.toml: manifest file not found"),
+    ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\ninit_state = { peer = "${b}" }\n',
+     "field 'actor[0].init_state.peer': ${b} names no actor spawned before this point"),
+    ("[[actor]\n", "x.scenario.toml: not valid TOML"),
+])
+def test_bad_scenarios_exit_2_naming_file_table_and_key(capsys, tmp_path, body, message):
+    path = _scenario(tmp_path, body)
+    status, out, err = run(capsys, "run", str(path))
+    assert status == 2
+    assert err.startswith("error: ") and message in err
+
+
+def test_a_missing_path_exits_2(capsys, tmp_path):
+    status, _, err = run(capsys, "run", str(tmp_path / "nothing"))
+    assert status == 2 and "no such file or folder" in err
+
+
+def test_trace_out_writes_the_canonical_trace(capsys, tmp_path):
+    out = tmp_path / "trace.json"
+    status, _, _ = run(capsys, "run", str(SCENARIOS / "counter.scenario.toml"), "--seed", "5", "--trace-out", str(out))
+    assert status == 0
+    trace = json.loads(out.read_text())
+    assert trace["seed"] == 5 and trace["scenario"] == "counter keeps count"
+    assert trace["records"][0]["kind"] == "spawn"
+
+
+def test_trace_out_for_a_folder_writes_one_file_per_scenario(capsys, tmp_path):
+    status, _, _ = run(capsys, "run", str(SCENARIOS), "--trace-out", str(tmp_path / "traces"))
+    assert status == 0
+    names = sorted(p.name for p in (tmp_path / "traces").iterdir())
+    assert names == ["counter.trace.json", "era-a.trace.json", "failure-isolation.trace.json",
+                     "messaging.trace.json"]
+
+
+def test_verify_chain_accepts_every_real_theater_chain(capsys):
+    for path in sorted(CHAINS.glob("*.json")):
+        status, out, _ = run(capsys, "verify-chain", str(path))
+        assert status == 0, path
+        assert out.startswith("valid: ")
+
+
+def test_verify_chain_names_the_first_bad_event(capsys, tmp_path):
+    events = json.loads((CHAINS / "wasi-random-test-chain.json").read_text())
+    events[3]["data"][0] ^= 1
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(events))
+    status, out, _ = run(capsys, "verify-chain", str(path))
+    assert status == 1
+    assert out.strip() == "invalid: event 3 (wasi:random/random@0.2.3/get-random-u64): its hash does not match its content"
+
+
+def test_verify_chain_on_a_broken_file_exits_2(capsys, tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{not json")
+    status, _, err = run(capsys, "verify-chain", str(path))
+    assert status == 2 and "not valid JSON" in err
+
+
+def test_the_module_runs_as_a_command():
+    out = subprocess.run([sys.executable, "-m", "theater_harness", "verify-chain",
+                          str(CHAINS / "runtime-test-chain.json")], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.startswith("valid: 6 events")

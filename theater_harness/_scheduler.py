@@ -1,0 +1,129 @@
+"""The event heap that drives a run.
+
+One heap keyed ``(time, priority, seq)``: ``seq`` comes from a counter, so the order
+is total and two events at the same instant run in the order they were scheduled.
+Time moves in exactly one place (``step``), only forward, and jumps straight to the
+next event when nothing is runnable. A blocking host call runs the scheduler
+re-entrantly (``run_while``) from inside a wasm call.
+"""
+
+from __future__ import annotations
+
+from heapq import heappop, heappush
+import itertools
+from typing import Any, Callable
+
+from ._clock import VirtualClock
+from .errors import SimulationError
+
+# Priorities for events at the same instant: consequences of a failure are handled
+# before ordinary deliveries, and timers fire after the deliveries of their instant.
+URGENT = 0
+NORMAL = 1
+TIMER = 2
+
+DEFAULT_MAX_EVENTS = 1_000_000
+
+
+class Scheduler:
+    """A discrete-event scheduler over a ``VirtualClock``."""
+
+    __slots__ = ("clock", "_heap", "_seq", "events_run", "halted")
+
+    def __init__(self, clock: VirtualClock | None = None):
+        self.clock = clock if clock is not None else VirtualClock()
+        self._heap: list[list[Any]] = []
+        self._seq = itertools.count()
+        self.events_run = 0
+        self.halted: str | None = None  # set by halt(): run loops stop
+
+    @property
+    def now(self) -> int:
+        return self.clock._now
+
+    def at(self, when: int, fn: Callable[..., Any], *args: Any, priority: int = NORMAL) -> list[Any]:
+        """Schedule ``fn(*args)`` at virtual time ``when``; returns a cancellable entry."""
+        if when < self.clock._now:
+            raise SimulationError(f"cannot schedule at {when} ms: it is already {self.clock._now} ms")
+        entry = [when, priority, next(self._seq), fn, args]
+        heappush(self._heap, entry)
+        return entry
+
+    def after(self, delay: int, fn: Callable[..., Any], *args: Any, priority: int = NORMAL) -> list[Any]:
+        """Schedule ``fn(*args)`` ``delay`` ms from now."""
+        if delay < 0:
+            raise SimulationError(f"cannot schedule {delay} ms in the past")
+        return self.at(self.clock._now + delay, fn, *args, priority=priority)
+
+    @staticmethod
+    def cancel(entry: list[Any]) -> None:
+        """Cancel a scheduled entry (it stays in the heap and is skipped)."""
+        entry[3] = None
+
+    def peek(self) -> int | None:
+        """Time of the next live event, or None when there is none."""
+        heap = self._heap
+        while heap and heap[0][3] is None:
+            heappop(heap)
+        return heap[0][0] if heap else None
+
+    def step(self) -> bool:
+        """Run the next event, moving the clock to its time. False when idle."""
+        heap = self._heap
+        clock = self.clock
+        while heap:
+            when, _, _, fn, args = heappop(heap)
+            if fn is None:
+                continue
+            if when != clock._now:
+                clock._advance_to(when)  # the one place virtual time moves
+            self.events_run += 1
+            fn(*args)
+            return True
+        return False
+
+    def run_until_idle(self, max_events: int = DEFAULT_MAX_EVENTS) -> int:
+        """Run until no event is left; returns the number of events run."""
+        ran = 0
+        while self.halted is None and self.step():
+            ran += 1
+            if ran >= max_events and self.peek() is not None:
+                raise SimulationError(
+                    f"still busy after {ran} events (now {self.now} ms): something schedules work "
+                    f"forever (a periodic timer or a message loop); use run(until=...) instead, "
+                    f"or pass a larger max_events"
+                )
+        return ran
+
+    def run(self, until: int, max_events: int = DEFAULT_MAX_EVENTS) -> int:
+        """Run every event due at or before ``until``, then set the clock to ``until``."""
+        if until < self.clock._now:
+            raise SimulationError(f"cannot run until {until} ms: it is already {self.clock._now} ms")
+        ran = 0
+        while self.halted is None:
+            nxt = self.peek()
+            if nxt is None or nxt > until:
+                break
+            self.step()
+            ran += 1
+            if ran >= max_events:
+                raise SimulationError(
+                    f"more than {max_events} events before {until} ms (now {self.now} ms): "
+                    f"something loops without letting virtual time pass"
+                )
+        if self.halted is None and self.clock._now < until:
+            self.clock._advance_to(until)
+        return ran
+
+    def run_while(self, condition: Callable[[], bool]) -> bool:
+        """Step while ``condition()`` holds and events remain (nested runs for blocking
+        host calls). Returns True if the condition became false."""
+        while condition():
+            if self.halted is not None or not self.step():
+                return not condition()
+        return True
+
+    def halt(self, reason: str) -> None:
+        """Stop every run loop (the run has ended, e.g. the root supervisor failed)."""
+        if self.halted is None:
+            self.halted = reason

@@ -1,0 +1,106 @@
+"""An actor across its incarnations: identity, mailbox, state, status, children, chain."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from .chain import EventChain
+
+if TYPE_CHECKING:
+    from .exit import ExitReason
+    from .manifest import Manifest
+    from .wasm import ActorComponent, Incarnation
+
+STARTING = "starting"
+RUNNING = "running"
+STOPPED = "stopped"
+FAILED = "failed"
+
+
+class Actor:
+    """The runtime's record of one actor. Users see it through ``ActorView``."""
+
+    __slots__ = (
+        "id", "name", "manifest", "component", "parent", "children", "status", "incarnation",
+        "instance", "state", "chain", "mailbox", "busy", "exit_reason", "logs", "outstanding",
+        "stop_requested", "shutdown_data", "dispatch_pending", "fuel", "memory", "spawn_order",
+        "init_state", "accepts_messages", "suspended", "wait",
+    )
+
+    def __init__(self, actor_id: str, name: str, manifest: "Manifest", component: "ActorComponent",
+                 parent: str | None, *, fuel: int, memory: int | None, spawn_order: int,
+                 init_state: bytes | None):
+        self.id = actor_id
+        self.name = name
+        self.manifest = manifest
+        self.component = component
+        self.parent = parent
+        self.children: list[str] = []  # in start order
+        self.status = STARTING
+        self.incarnation = 0
+        self.instance: "Incarnation | None" = None
+        self.state: bytes | None = None
+        self.chain = EventChain()
+        self.mailbox: deque[tuple] = deque()
+        self.busy = False  # inside a wasm call, running or suspended
+        self.suspended: tuple | None = None  # (export, then) of a call parked in a blocking host call
+        self.wait = None  # the Wait that call is parked on
+        self.exit_reason: "ExitReason | None" = None
+        self.logs: list[tuple[int, str]] = []
+        self.outstanding: dict[str, Any] = {}  # request id -> pending request it must answer
+        # a stop (reason, notify parent?) that waits for the current call to unwind
+        self.stop_requested: "tuple[ExitReason, bool] | None" = None
+        self.shutdown_data: tuple[bytes | None] | None = None  # set by runtime.shutdown
+        self.dispatch_pending = False
+        self.fuel = fuel
+        self.memory = memory
+        self.spawn_order = spawn_order
+        self.init_state = init_state  # the merged state passed to init
+        self.accepts_messages = "message-server" in manifest.handler_types
+
+    @property
+    def alive(self) -> bool:
+        return self.status in (STARTING, RUNNING)
+
+    def __repr__(self) -> str:
+        return f"<Actor {self.name} {self.id[:8]} {self.status} #{self.incarnation}>"
+
+
+class ActorView:
+    """A read-only, live view of an actor for tests and tools."""
+
+    __slots__ = ("_actor", "_runtime")
+
+    def __init__(self, actor: Actor, runtime: Any):
+        self._actor = actor
+        self._runtime = runtime
+
+    id = property(lambda self: self._actor.id, doc="The actor's id (a UUID string).")
+    name = property(lambda self: self._actor.name, doc="The name given at spawn, or the manifest's name.")
+    status = property(lambda self: self._actor.status, doc="starting, running, stopped or failed.")
+    incarnation = property(lambda self: self._actor.incarnation, doc="1 for the first instance, +1 per restart.")
+    state = property(lambda self: self._actor.state, doc="The state returned by the last successful call.")
+    exit_reason = property(lambda self: self._actor.exit_reason, doc="Why it ended, or None while alive.")
+    parent = property(lambda self: self._actor.parent, doc="The parent's id, or None for a root actor.")
+    manifest = property(lambda self: self._actor.manifest)
+    logs = property(lambda self: [msg for _, msg in self._actor.logs], doc="Messages passed to runtime.log.")
+
+    @property
+    def alive(self) -> bool:
+        return self._actor.alive
+
+    @property
+    def children(self) -> list[str]:
+        """Ids of the live children, in start order."""
+        actors = self._runtime._actors
+        return [c for c in self._actor.children if actors[c].alive]
+
+    @property
+    def chain(self) -> list:
+        """The actor's event chain (ChainEvent records, hashes computed on demand)."""
+        return self._actor.chain.events
+
+    def __repr__(self) -> str:
+        a = self._actor
+        return f"ActorView(name={a.name!r}, id={a.id!r}, status={a.status!r}, incarnation={a.incarnation})"

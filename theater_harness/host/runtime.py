@@ -1,0 +1,38 @@
+"""`theater:simple/runtime`: log, get-chain, shutdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def log(rt: Any, actor: Any, msg: str) -> None:
+    actor.logs.append((rt.now, msg))
+    rt.trace.add(rt.now, "log", actor.id, ("msg", msg))
+
+
+def _u64(digest: bytes) -> int:
+    return int.from_bytes(digest[:8], "big")
+
+
+def get_chain(rt: Any, actor: Any) -> dict:
+    """The actor's chain as `types.chain`: each hash shortened to a u64 (its first 8 bytes)."""
+    events = []
+    for event in actor.chain.events:
+        events.append({
+            "hash": _u64(event.hash),
+            "event": {
+                "event-type": event.event_type,
+                "parent": None if event.parent_hash is None else _u64(event.parent_hash),
+                "data": event.data,
+            },
+        })
+    return {"events": events}
+
+
+def shutdown(rt: Any, actor: Any, data: bytes | None) -> tuple[bool, Any]:
+    """Stop normally once the current call returns; the parent gets handle-child-exit."""
+    actor.shutdown_data = (data,)
+    return (True, None)
+
+
+FUNCTIONS = {"log": log, "get-chain": get_chain, "shutdown": shutdown}

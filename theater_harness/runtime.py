@@ -1,0 +1,561 @@
+"""The runtime: real wasm actors on a simulated clock, deterministic from a seed.
+
+A ``Runtime`` spawns actors from Theater manifests, delivers their messages through
+per-actor mailboxes (one call at a time per actor), runs the virtual clock, and records
+every call, host call and lifecycle event in the actors' chains and in the run's trace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import _scheduler
+from ._clock import VirtualClock
+from ._rng import RunRandom
+from ._scheduler import Scheduler
+from .actor import FAILED, RUNNING, STARTING, STOPPED, Actor, ActorView
+from .chain import HOST_CALL, WASM_CALL, WASM_RESULT, wasm_call_data, wasm_error_data
+from .errors import ComponentError, HarnessError, ManifestError, SpawnError, UnknownActorError
+from .exit import (ERR, HOST_ERROR, KILLED, MEMORY, NORMAL, OUT_OF_FUEL, SHUTDOWN, SPAWN_ERROR, TRAP,
+                   ExitReason)
+from .host import HOST_FUNCTIONS, ITEMS, close_channels_of, undeliverable
+from .host.message_server import RequestFailed, external_request, external_send
+from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
+from .trace import Trace
+from .wasm import SUSPENDED, ActorComponent, Incarnation, Suspension, WasmtimeError, load_component
+
+DEFAULT_FUEL = 10_000_000  # per call; a hang ends in "out-of-fuel" after ~10-50 ms of wall time
+DEFAULT_MEMORY = 32 * 1024 * 1024  # bytes of linear memory per incarnation
+DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+DEFAULT_EPOCH_MS = 1_767_225_600_000  # what timing.now() reads at virtual time 0: 2026-01-01T00:00Z
+
+INIT = ("actor", "init")
+_FAILURE_KINDS = {"trap": TRAP, "out-of-fuel": OUT_OF_FUEL, "memory": MEMORY, "host-error": HOST_ERROR}
+
+
+class Runtime:
+    """A simulated Theater runtime. Same seed and inputs, byte-identical trace."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        fuel: int = DEFAULT_FUEL,
+        memory: int | None = DEFAULT_MEMORY,
+        request_timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS,
+        message_latency_ms: int = 0,
+        epoch_ms: int = DEFAULT_EPOCH_MS,
+        use_cache: bool = True,
+    ):
+        for label, value, low in (("fuel", fuel, 1), ("request_timeout_ms", request_timeout_ms, 1),
+                                  ("message_latency_ms", message_latency_ms, 0), ("epoch_ms", epoch_ms, 0)):
+            _check_int(label, value, low)
+        if memory is not None:
+            _check_int("memory", memory, 65536)
+        self.seed = seed
+        self.rng = RunRandom(seed)
+        self._ids = self.rng.stream("actor-ids")
+        self.message_ids = self.rng.stream("message-ids")  # request and channel ids
+        self.clock = VirtualClock()
+        self.scheduler = Scheduler(self.clock)
+        self.trace = Trace(seed, chain_of=lambda actor_id: self._actors[actor_id].chain)
+        self._trace_raw = self.trace._raw  # the hot path appends event references directly
+        self.arrive = self._arrive  # bound once: every queued message would otherwise hold its own
+        self.fuel = fuel
+        self.memory = memory
+        self.request_timeout_ms = request_timeout_ms
+        self.message_latency_ms = message_latency_ms
+        self.epoch_ms = epoch_ms
+        self.use_cache = use_cache
+        self._actors: dict[str, Actor] = {}
+        self._spawn_seq = itertools.count()
+        self.msg_seq = itertools.count(1)
+        self.requests: dict[str, Any] = {}  # request id -> PendingRequest
+        self.channels: dict[str, Any] = {}  # channel id -> Channel
+        self.random_streams: dict[str, RunRandom] = {}  # actor id -> its `random` import's stream
+        self._dispatch_host = self._host_call
+
+    # --- time ------------------------------------------------------------------------
+
+    @property
+    def now(self) -> int:
+        """Virtual time in milliseconds since the start of the run."""
+        return self.clock._now
+
+    def run_until_idle(self, max_events: int = _scheduler.DEFAULT_MAX_EVENTS) -> int:
+        """Run until nothing is scheduled; virtual time jumps between events."""
+        return self.scheduler.run_until_idle(max_events)
+
+    def run(self, until: int, max_events: int = _scheduler.DEFAULT_MAX_EVENTS) -> int:
+        """Run every event due at or before ``until`` ms, then set the clock to ``until``."""
+        _check_int("until", until, 0)
+        return self.scheduler.run(until, max_events)
+
+    def advance(self, ms: int) -> int:
+        """Run for ``ms`` more milliseconds of virtual time."""
+        _check_int("ms", ms, 0)
+        return self.scheduler.run(self.now + ms)
+
+    # --- actors ----------------------------------------------------------------------
+
+    def spawn(
+        self,
+        manifest: str | Path | Manifest,
+        *,
+        init_state: bytes | dict | list | None = None,
+        name: str | None = None,
+        parent: str | None = None,
+        fuel: int | None = None,
+        memory: int | None = None,
+    ) -> str:
+        """Spawn an actor and run its ``init``; returns its id.
+
+        ``manifest`` is a path to a manifest file, manifest TOML text, or a ``Manifest``.
+        ``init_state`` is merged with the manifest's (SPEC: spawn keys win). A failing
+        init is not an exception: the actor ends ``failed`` with its exit reason.
+        """
+        manifest = self._manifest(manifest, base_dir=None)
+        parent_actor = self._resolve(parent) if parent is not None else None
+        return self._spawn(manifest, _init_bytes(init_state), name=name, parent=parent_actor,
+                           fuel=fuel, memory=memory).id
+
+    def _manifest(self, manifest: str | Path | Manifest, base_dir: Path | None) -> Manifest:
+        if isinstance(manifest, Manifest):
+            return manifest
+        if isinstance(manifest, Path) or ("\n" not in manifest and "=" not in manifest):
+            path = Path(manifest)
+            if base_dir is not None and not path.is_absolute():
+                path = base_dir / path
+            return load_manifest(path)
+        return parse_manifest(manifest, base_dir=base_dir)
+
+    def _spawn(self, manifest: Manifest, init_bytes: bytes | None, *, name: str | None,
+               parent: Actor | None, fuel: int | None = None, memory: int | None = None,
+               state_override: bool = False) -> Actor:
+        component = self._component(manifest)
+        missing = [h for h in component.required_handlers if h not in manifest.handler_types]
+        if missing:
+            imports = ", ".join(f"theater:simple/{i}" for i in component.imports)
+            raise SpawnError(
+                f"{manifest.source}: the component imports {imports}, but the manifest declares no "
+                f"{' or '.join(repr(m) for m in missing)} handler; add "
+                + " and ".join(f'[[handler]] type = "{m}"' for m in missing)
+            )
+        actor_id = self._ids.uuid()
+        state = init_bytes if state_override else merge_init_state(manifest.init_state, init_bytes)
+        actor = Actor(actor_id, name or manifest.name, manifest, component,
+                      parent.id if parent is not None else None,
+                      fuel=fuel if fuel is not None else self.fuel,
+                      memory=memory if memory is not None else self.memory,
+                      spawn_order=next(self._spawn_seq), init_state=state)
+        self._actors[actor_id] = actor
+        if parent is not None:
+            parent.children.append(actor_id)
+        self.trace.add(self.now, "spawn", actor_id, {
+            "name": actor.name, "manifest": manifest.name, "parent": actor.parent,
+            "component": component.sha256[:16],
+        })
+        self._start(actor, state)
+        return actor
+
+    def _component(self, manifest: Manifest) -> ActorComponent:
+        try:
+            return load_component(manifest.component, use_cache=self.use_cache)
+        except ComponentError as exc:
+            raise SpawnError(f"{manifest.source}: field 'component': {exc}") from None
+
+    def _start(self, actor: Actor, state: bytes | None, then: Callable[[Any], None] = None) -> None:
+        """Create a new incarnation and call ``init`` with ``state``. ``then(payload)`` runs
+        when init has finished: its ok payload, or None if the incarnation failed (init
+        may suspend in a blocking host call, so this can be later)."""
+        actor.incarnation += 1
+        actor.status = STARTING
+        actor.exit_reason = None
+        actor.stop_requested = None
+        actor.shutdown_data = None
+        actor.state = state
+        try:
+            actor.instance = Incarnation(actor.component, actor, self._dispatch_host,
+                                         fuel=actor.fuel, memory_cap=actor.memory)
+        except WasmtimeError as exc:
+            kind = getattr(exc, "kind", SPAWN_ERROR)  # the memory layer marks a cap hit
+            self._end(actor, FAILED, ExitReason(kind, _short(str(exc)), actor.id, actor.incarnation, INIT_NAME,
+                                                time_ms=self.now))
+            if then is not None:
+                then(None)
+            return
+        self.trace.add(self.now, "start", actor.id, ("incarnation", actor.incarnation))
+
+        def started(payload: Any) -> None:
+            if payload and actor.status == STARTING:
+                actor.status = RUNNING
+                self._after_call(actor)  # mail that came during init
+            if then is not None:
+                then(payload)
+
+        args = (state, (actor.id,)) if actor.component.era == "A" else (state,)
+        self._call(actor, INIT, args, started)
+
+    # --- calls -----------------------------------------------------------------------
+
+    def _call(self, actor: Actor, key: tuple[str, str], state_and_params: tuple,
+              then: Callable[[Any], None] = None) -> None:
+        """Call an export with ``(state, params)``; when it completes, ``then(result)`` runs
+        with its ok payload, None if the actor failed, or ``SKIPPED`` when the actor lacks
+        the export (the skip is recorded). A call that suspends in a blocking host call
+        completes later, when ``_resume`` continues it.
+
+        The chain gets the call, then its result or error, in Theater's formats; their
+        bytes are built lazily, only if the chain is ever read.
+        """
+        export = actor.component.exports.get(key)
+        if export is None:
+            self.trace.add(self.now, "skip", actor.id, {"export": f"theater:simple/{key[0]}.{key[1]}"})
+            if then is not None:
+                then(SKIPPED)
+            return
+        name = export.full_name
+        params = state_and_params[1] if len(state_and_params) > 1 else ()
+        self._record(actor, "wasm", (WASM_CALL, name, params))
+        actor.busy = True
+        outcome = actor.instance.call(export, state_and_params)
+        if outcome is SUSPENDED:
+            actor.suspended = (export, then)
+            return
+        self._complete(actor, export, outcome, then)
+
+    def _resume(self, actor: Actor, wait: Any) -> None:
+        """Continue ``actor``'s suspended call: what it waited for (``wait``) happened."""
+        if actor.wait is not wait or actor.suspended is None:
+            return  # a stale wake-up: the call ended or waits on something newer
+        actor.wait = None
+        outcome = actor.instance.resume()
+        if outcome is SUSPENDED:
+            return
+        export, then = actor.suspended
+        actor.suspended = None
+        self._complete(actor, export, outcome, then)
+
+    def _complete(self, actor: Actor, export: Any, outcome: tuple, then: Callable[[Any], None] | None) -> None:
+        actor.busy = False
+        name = export.full_name
+        ok, value = outcome
+        if ok:
+            is_ok, payload = value
+            if is_ok:
+                state = actor.state = payload[0]
+                rest = payload[1] if len(payload) > 1 else ()
+                self._record(actor, "wasm", (WASM_RESULT, name, state, rest))
+                if then is not None:
+                    then(payload)
+                self._after_call(actor)
+                return
+            reason = ExitReason(ERR, payload, actor.id, actor.incarnation, name, time_ms=self.now)
+        else:
+            message = _short(value.message)
+            kind = _FAILURE_KINDS[value.kind]
+            host_import = None
+            if value.exception is not None:
+                host_import = getattr(value.exception, "host_import", None)
+                message = str(value.exception)
+                kind = getattr(value.exception, "exit_kind", kind)
+            reason = ExitReason(kind, message, actor.id, actor.incarnation, name, host_import, self.now)
+        self._record(actor, "wasm", wasm_error_data(name, reason.message))
+        self._end(actor, FAILED, reason)
+        if then is not None:
+            then(None)
+
+    def _after_call(self, actor: Actor) -> None:
+        """Finish what a call left pending: a requested stop or shutdown, queued mail."""
+        if actor.busy:
+            return
+        if actor.stop_requested is None and actor.shutdown_data is None and not actor.mailbox:
+            return  # the common case: nothing left to do
+        if actor.stop_requested is not None:
+            (reason, notify), actor.stop_requested = actor.stop_requested, None
+            self._end(actor, STOPPED, reason, notify=notify)
+        elif actor.shutdown_data is not None:
+            self._end(actor, STOPPED, ExitReason(NORMAL, "the actor called runtime.shutdown", actor.id,
+                                                 actor.incarnation, time_ms=self.now))
+        elif actor.mailbox and not actor.dispatch_pending and actor.status == RUNNING:
+            actor.dispatch_pending = True
+            self.scheduler.after(0, self._dispatch, actor)
+
+    def _record(self, actor: Actor, event_type: str, data: bytes | tuple) -> None:
+        """Append an event to the actor's chain (``data`` may be a recipe, see chain.py)
+        and reference it from the trace."""
+        now = self.clock._now
+        self._trace_raw.append((now, "event", actor.id, actor.chain.append(event_type, data, None, now)))
+
+    def _host_call(self, incarnation: Incarnation, imp: Any, args: list) -> Any:
+        """Every host import lands here: run it, record it in the caller's chain. A
+        blocking import may return a ``Wait``: it is recorded when it finishes."""
+        actor: Actor = incarnation.owner
+        interface = incarnation.component.imports[imp.interface]
+        function = imp.function
+        try:
+            result = HOST_FUNCTIONS[imp.interface][function](self, actor, *args)
+        except Exception as exc:  # a bug or an injected failure under the actor: a host error
+            raise HostCallError(f"{interface}.{function}", exc) from exc
+
+        def record(value: Any) -> None:
+            self._record(actor, f"{interface}/{function}", (HOST_CALL, interface, function, tuple(args), value))
+
+        if isinstance(result, Wait):
+            result.on_result = record
+            actor.wait = result
+        else:
+            record(result)
+        return result
+
+    def wait(self, actor: Actor) -> "Wait":
+        """A wait for a blocking host function of ``actor`` to return: finish it with the
+        host function's value, and the actor's call resumes."""
+        return Wait(self, actor)
+
+    # --- mailboxes -------------------------------------------------------------------
+
+    def post(self, actor: Actor, item: tuple, *, delay: int | None = None,
+             priority: int = _scheduler.NORMAL) -> None:
+        """Deliver ``item`` to ``actor``'s mailbox after the link's latency."""
+        self.scheduler.after(self.message_latency_ms if delay is None else delay,
+                             self.arrive, actor, item, priority=priority)
+
+    def _arrive(self, actor: Actor, item: tuple) -> None:
+        status = actor.status
+        if status != RUNNING and status != STARTING:
+            undeliverable(self, actor, item)
+        elif actor.busy or actor.mailbox or status != RUNNING:
+            actor.mailbox.append(item)  # handled in turn, once the actor is free
+        else:
+            ITEMS[item[0]](self, actor, item)  # the common case: an idle actor, no queue
+
+    def _dispatch(self, actor: Actor) -> None:
+        actor.dispatch_pending = False
+        if actor.busy or actor.status != RUNNING or not actor.mailbox:
+            return
+        item = actor.mailbox.popleft()
+        ITEMS[item[0]](self, actor, item)
+
+    # --- ending ----------------------------------------------------------------------
+
+    def _end(self, actor: Actor, status: str, reason: ExitReason, *, notify: bool = True) -> None:
+        """End the actor's current incarnation: stop its subtree (reverse start order),
+        fail what waited on it, close its channels, tell its parent (unless ``notify`` is
+        False: the parent itself is ending)."""
+        if not actor.alive:
+            return
+        actor.status = status  # from here on it accepts nothing
+        actor.exit_reason = reason
+        interrupted = actor.suspended
+        if interrupted is not None:  # abandon the call parked in a blocking host call
+            if actor.wait is not None:
+                actor.wait.abandon()
+            actor.suspended = actor.wait = None
+            actor.busy = False
+            actor.instance.cancel()
+            self._record(actor, "wasm", wasm_error_data(interrupted[0].full_name,
+                                                        f"interrupted: the actor ended ({reason.kind})"))
+        for child_id in reversed(actor.children):  # the subtree first, as OTP shuts down
+            child = self._actors[child_id]
+            if child.alive:
+                self.stop_actor(child, ExitReason(SHUTDOWN, f"its parent {actor.name} ended", child.id,
+                                                  child.incarnation, time_ms=self.now), notify=False)
+        if actor.instance is not None:
+            actor.instance.close()
+        actor.instance = None  # drops the Store
+        self._record(actor, "shutdown", wasm_call_data("shutdown", b""))
+        self.trace.add(self.now, "exit", actor.id, {"status": status, "reason": reason.to_dict()})
+        pending = list(actor.mailbox)
+        actor.mailbox.clear()
+        for item in pending:
+            undeliverable(self, actor, item)
+        for request in list(actor.outstanding.values()):
+            request.fail(self, f"actor {actor.id} ended before answering: {reason}")
+        actor.outstanding.clear()
+        close_channels_of(self, actor)
+        if notify and actor.parent is not None:
+            self._notify_parent(actor, reason)
+        if interrupted is not None and interrupted[1] is not None:
+            interrupted[1](None)
+
+    def _notify_parent(self, actor: Actor, reason: ExitReason) -> None:
+        """Theater's parent notifications: handle-child-error for a failure,
+        handle-child-exit for runtime.shutdown, handle-child-external-stop for a stop."""
+        parent = self._actors[actor.parent]
+        if not parent.alive:
+            return
+        if reason.abnormal:
+            error = {"error-type": "internal", "data": json.dumps(
+                {"actor": actor.id, "name": actor.name, "incarnation": actor.incarnation,
+                 "exit": reason.to_dict()}, sort_keys=True, separators=(",", ":")).encode()}
+            item: tuple = ("child-error", actor.id, error)
+        elif reason.kind == NORMAL:
+            item = ("child-exit", actor.id, actor.shutdown_data[0] if actor.shutdown_data else None)
+        else:
+            item = ("child-external-stop", actor.id)
+        self.post(parent, item, priority=_scheduler.URGENT)
+
+    def stop_actor(self, actor: Actor, reason: ExitReason, *, notify: bool = True) -> None:
+        """Stop ``actor`` and its subtree. A call suspended in a blocking host call is
+        abandoned; a call running right now (the stop comes from inside it) ends first."""
+        if not actor.alive:
+            return
+        if actor.busy and actor.suspended is None:
+            actor.stop_requested = (reason, notify)
+            return
+        self._end(actor, STOPPED, reason, notify=notify)
+
+    # --- the public API for tests ------------------------------------------------------
+
+    def actor(self, ref: str) -> ActorView:
+        """The actor with this id, or with this name if the name is unique."""
+        return ActorView(self._resolve(ref), self)
+
+    @property
+    def actors(self) -> list[ActorView]:
+        """Every actor ever spawned, in spawn order."""
+        return [ActorView(a, self) for a in self._actors.values()]
+
+    def _resolve(self, ref: str) -> Actor:
+        if isinstance(ref, ActorView):
+            return ref._actor
+        actor = self._actors.get(ref)
+        if actor is not None:
+            return actor
+        named = [a for a in self._actors.values() if a.name == ref]
+        if len(named) == 1:
+            return named[0]
+        if not named:
+            known = ", ".join(sorted({a.name for a in self._actors.values()})) or "none yet"
+            raise UnknownActorError(f"no actor with id or name {ref!r} (known names: {known})")
+        live = [a for a in named if a.alive]
+        if len(live) == 1:
+            return live[0]
+        raise UnknownActorError(f"{len(named)} actors are named {ref!r}; use an id: "
+                                + ", ".join(a.id for a in named))
+
+    def send(self, to: str, payload: bytes | str, *, delay_ms: int = 0) -> int:
+        """Send ``payload`` to an actor's ``handle-send`` from outside; returns the message number."""
+        if delay_ms.__class__ is not int or delay_ms < 0:
+            _check_int("delay_ms", delay_ms, 0)
+        actor = self._actors.get(to) or self._resolve(to)
+        return external_send(self, actor, payload if payload.__class__ is bytes else _payload(payload), delay_ms)
+
+    def request(self, to: str, payload: bytes | str, *, delay_ms: int = 0) -> Any:
+        """Send a request from outside; returns a ``PendingRequest`` that completes as the
+        run goes (``.done``, ``.ok``, ``.reply``, ``.error``)."""
+        _check_int("delay_ms", delay_ms, 0)
+        return external_request(self, self._resolve(to), _payload(payload), delay_ms)
+
+    def ask(self, to: str, payload: bytes | str) -> bytes:
+        """Request and run until the reply; returns it, or raises ``RequestFailed``."""
+        pending = self.request(to, payload)
+        self.scheduler.run_while(lambda: not pending.done)
+        if not pending.done:
+            raise RequestFailed(f"no reply from {to}: the run ended first")
+        if not pending.ok:
+            raise RequestFailed(pending.error)
+        return pending.reply
+
+    def stop(self, ref: str) -> None:
+        """Stop an actor from outside (its parent is told with handle-child-external-stop)."""
+        actor = self._resolve(ref)
+        self.trace.add(self.now, "external-stop", actor.id)
+        self.stop_actor(actor, ExitReason(SHUTDOWN, "stopped from outside", actor.id, actor.incarnation,
+                                          time_ms=self.now))
+
+
+INIT_NAME = "theater:simple/actor.init"
+
+
+class Wait(Suspension):
+    """A blocking host call's wait: the host function returns it, something later
+    finishes it with the function's value, and the caller's call resumes then."""
+
+    __slots__ = ("runtime", "actor", "done", "value", "on_result", "on_abandon")
+
+    def __init__(self, runtime: "Runtime", actor: Actor):
+        self.runtime = runtime
+        self.actor = actor
+        self.done = False
+        self.value: Any = None
+        self.on_result: Callable[[Any], None] | None = None
+        self.on_abandon: list[Callable[[], None]] = []  # undo what waits for us (timers, requests)
+
+    def abandon(self) -> None:
+        """The caller ended while waiting: cancel what would have finished the wait."""
+        self.done = True
+        for undo in self.on_abandon:
+            undo()
+        self.on_abandon.clear()
+
+    def finish(self, value: Any) -> None:
+        """The host function's value is known: resume the caller (as a new event, so that
+        no actor's call ever runs inside another's)."""
+        if self.done:
+            return
+        self.done, self.value = True, value
+        self.runtime.scheduler.after(0, self.runtime._resume, self.actor, self, priority=_scheduler.URGENT)
+
+    def ready(self) -> bool:
+        return self.done
+
+    def result(self) -> Any:
+        if self.on_result is not None:
+            self.on_result(self.value)
+        return self.value
+
+
+class HostCallError(Exception):
+    """A host import that raised: the calling actor's incarnation ends with a host error."""
+
+    exit_kind = HOST_ERROR
+
+    def __init__(self, host_import: str, cause: BaseException):
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.host_import = host_import
+        self.cause = cause
+
+
+class _Skipped(tuple):
+    """Marker returned by ``Runtime._call`` when the actor lacks the export."""
+
+
+SKIPPED = _Skipped()
+
+
+def _short(message: str) -> str:
+    """wasmtime's error text without the backtrace: the 'Caused by' line, or the first."""
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    if "Caused by:" in lines:
+        after = lines[lines.index("Caused by:") + 1:]
+        if after:
+            return after[-1]
+    return lines[0] if lines else message
+
+
+def _payload(payload: bytes | str) -> bytes:
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    raise TypeError(f"a message payload is bytes or str, not {type(payload).__name__}")
+
+
+def _init_bytes(init_state: bytes | dict | list | None) -> bytes | None:
+    if init_state is None or isinstance(init_state, bytes):
+        return init_state
+    if isinstance(init_state, (dict, list)):
+        return json.dumps(init_state, sort_keys=True, separators=(",", ":")).encode()
+    if isinstance(init_state, str):
+        return init_state.encode("utf-8")
+    raise TypeError(f"init_state is bytes, a JSON-able dict or list, or None; not {type(init_state).__name__}")
+
+
+def _check_int(label: str, value: Any, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise HarnessError(f"{label} must be an integer >= {low}, not {value!r}")

@@ -1,0 +1,101 @@
+"""The run's trace: every event, in the order it happened, with its virtual time.
+
+Records are appended cheaply as tuples while the run goes; chain events are kept as
+references into the actors' chains and materialized on export. The JSON export is
+canonical (sorted keys, no floats, no addresses, no wall time), so its SHA-256 is a
+fingerprint of the run: the same seed and inputs give the same hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+FORMAT = "theater-harness-trace/1"
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRecord:
+    """One trace record: when, what kind, which actor, and the details."""
+
+    seq: int
+    time_ms: int
+    kind: str
+    actor: str | None
+    fields: dict
+
+    def to_dict(self) -> dict:
+        out = {"seq": self.seq, "t": self.time_ms, "kind": self.kind}
+        if self.actor is not None:
+            out["actor"] = self.actor
+        out.update(self.fields)
+        return out
+
+
+def _event_fields(chain: Any, index: int) -> dict:
+    event = chain[index]
+    try:
+        data: Any = event.data.decode("utf-8")
+    except UnicodeDecodeError:
+        data = {"hex": event.data.hex()}
+    return {"index": index, "event_type": event.event_type, "hash": event.hash.hex(), "data": data}
+
+
+class Trace:
+    """An append-only log of a run's records."""
+
+    __slots__ = ("_raw", "seed", "meta", "_chain_of")
+
+    def __init__(self, seed: int | None = None, chain_of: Any = None):
+        self._raw: list[tuple] = []  # (time, kind, actor, fields | chain index)
+        self.seed = seed
+        self.meta: dict[str, Any] = {}
+        self._chain_of = chain_of  # actor id -> its EventChain
+
+    def add(self, time_ms: int, kind: str, actor: str | None, fields: dict | tuple = ()) -> None:
+        """Append a record. ``fields`` is a dict, or (cheaper on hot paths) a flat tuple
+        ``(key, value, key, value, ...)`` of immutable values: such a record holds no
+        container the garbage collector must keep tracking."""
+        self._raw.append((time_ms, kind, actor, fields))
+
+    def add_event(self, time_ms: int, actor: str, index: int) -> None:
+        """Reference event ``index`` of ``actor``'s chain (read, and hashed, on export)."""
+        self._raw.append((time_ms, "event", actor, index))
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __iter__(self) -> Iterator[TraceRecord]:
+        for seq, (t, kind, actor, fields) in enumerate(self._raw):
+            if kind == "event":
+                fields = _event_fields(self._chain_of(actor), fields)
+            elif fields.__class__ is tuple:
+                fields = dict(zip(fields[0::2], fields[1::2]))
+            yield TraceRecord(seq, t, kind, actor, fields)
+
+    @property
+    def records(self) -> list[TraceRecord]:
+        return list(self)
+
+    def of_kind(self, *kinds: str) -> list[TraceRecord]:
+        """Records of the given kinds, in order."""
+        wanted = set(kinds)
+        return [r for r in self if r.kind in wanted]
+
+    def kinds(self) -> list[str]:
+        return [raw[1] for raw in self._raw]
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "seed": self.seed, **self.meta, "records": [r.to_dict() for r in self]}
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Canonical JSON: sorted keys, ASCII only; compact unless ``indent`` is given."""
+        separators = (",", ":") if indent is None else (",", ": ")
+        return json.dumps(self.to_dict(), sort_keys=True, separators=separators, indent=indent,
+                          ensure_ascii=True, allow_nan=False)
+
+    def hash(self) -> str:
+        """SHA-256 of the compact canonical JSON: the run's fingerprint."""
+        return hashlib.sha256(self.to_json().encode("ascii")).hexdigest()

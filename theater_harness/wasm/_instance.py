@@ -1,0 +1,262 @@
+"""One actor incarnation: a Store, an instance, and calls that end in values.
+
+Each incarnation gets its own Store (a trap poisons every instance in a Store, and a
+Store frees nothing until dropped), a memory cap enforced by the harness's own linear
+memories (``_memory``: a refused growth is recorded, so a call failing after one is a
+memory-cap failure, not a generic trap), and a fuel budget for every call.
+
+A call returns ``(True, value)`` or ``(False, Failure)``; a trap, fuel exhaustion, a
+memory-cap hit or a failing host call never raises out of here. A component that imports
+a blocking host function is called through wasmtime's async path: its call may instead
+return ``SUSPENDED`` (the wasm is parked on its fiber) and is continued with ``resume()``
+once what it waits for has happened, or abandoned with ``cancel()``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any
+
+import wasmtime
+from wasmtime.component._instance import Instance
+
+from . import _convert as C
+from . import _memory
+from ._component import ACTIVE, ActorComponent, Export
+from ._engine import engine
+
+_vp, _sz = ctypes.c_void_p, ctypes.c_size_t
+_func_call = C._cfunc("wasmtime_component_func_call", _vp, _vp, _vp, _vp, _sz, _vp, _sz)
+_func_call_async = C._cfunc("wasmtime_component_func_call_async", _vp, _vp, _vp, _vp, _sz, _vp, _sz, _vp)
+_instantiate_async = C._cfunc("wasmtime_component_linker_instantiate_async", _vp, _vp, _vp, _vp, _vp, _vp)
+_future_poll = C._cfunc("wasmtime_call_future_poll", ctypes.c_bool, _vp)
+_future_delete = C._cfunc("wasmtime_call_future_delete", None, _vp)
+_set_fuel = C._cfunc("wasmtime_context_set_fuel", _vp, _vp, ctypes.c_uint64)
+_get_fuel = C._cfunc("wasmtime_context_get_fuel", _vp, _vp, _vp)
+_error_message = C._cfunc("wasmtime_error_message", None, _vp, _vp)
+_error_delete = C._cfunc("wasmtime_error_delete", None, _vp)
+_byte_vec_delete = C._cfunc("wasm_byte_vec_delete", None, _vp)
+
+# Failure kinds a call can end with.
+TRAP = "trap"
+OUT_OF_FUEL = "out-of-fuel"
+MEMORY = "memory"
+HOST_ERROR = "host-error"
+
+SUSPENDED = ("suspended",)  # what call() and resume() return while the call waits
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a wasm call did not return: the kind, wasmtime's message, the host exception."""
+
+    kind: str
+    message: str
+    exception: BaseException | None = None
+
+
+# Calls never nest (a blocking host call suspends rather than running others inside
+# it), so one block of argument slots serves every synchronous call. Calls take at
+# most a handful of parameters.
+_MAX_SLOTS = 8
+_SYNC_BLOCK = ctypes.create_string_buffer(C.VAL_SIZE * _MAX_SLOTS)
+_SYNC_BASE = ctypes.addressof(_SYNC_BLOCK)
+_zero_slot = C._VAL.pack_into
+
+
+def _take_error(err: int) -> str:
+    vec = ctypes.create_string_buffer(16)
+    addr = ctypes.addressof(vec)
+    _error_message(err, addr)
+    text = C._name_bytes(addr).decode("utf-8", "replace")
+    _byte_vec_delete(addr)
+    _error_delete(err)
+    return text
+
+
+class _AsyncCall:
+    """An async call in flight: its future and the memory wasmtime writes the result to."""
+
+    __slots__ = ("future", "export", "block", "result", "error", "denials", "func")
+
+    def __init__(self, future: int, export: Export, block: Any, result: int, error: Any, denials: int,
+                 func: Any):
+        self.future = future
+        self.export = export
+        self.block = block  # keeps the result slot alive until the call completes
+        self.result = result
+        self.error = error  # a pointer cell wasmtime fills with the error, if any
+        self.denials = denials
+        self.func = func  # the future borrows the func handle: keep it alive too
+
+
+class Incarnation:
+    """A live instance of an actor's component, in a Store of its own."""
+
+    __slots__ = ("component", "owner", "dispatch", "store", "_ctx", "instance", "_funcs", "fuel",
+                 "memory_cap", "poisoned", "memory", "_pending", "__weakref__")
+
+    def __init__(self, component: ActorComponent, owner: Any, dispatch: Any, *, fuel: int, memory_cap: int | None):
+        self.component = component
+        self.owner = owner  # the actor this incarnation belongs to
+        self.dispatch = dispatch  # dispatch(incarnation, host_import, args) serves its host calls
+        self.fuel = fuel
+        self.memory_cap = memory_cap
+        self.poisoned = False
+        self._pending: _AsyncCall | None = None
+        store = wasmtime.Store(engine())
+        self.memory = account = _memory.MemoryAccount(memory_cap)  # the cap, enforced by _memory
+        self.store = store
+        self._ctx = ctypes.cast(store._context(), _vp).value
+        self._funcs: dict[int, tuple[Any, int]] = {}  # export index_key -> (func, its address)
+        self.instance = None
+        linker = component.linker()
+        _set_fuel(self._ctx, fuel)
+        ACTIVE.stack.append(self)
+        previous = _memory.enter(account)
+        try:
+            if component.is_async:
+                self.instance = self._instantiate_async(linker)
+            else:
+                self.instance = linker.instantiate(store, component.component)
+        except wasmtime.WasmtimeError as exc:
+            if account.denials:
+                raise _memory.MemoryCapExceeded(str(exc), account) from None
+            raise
+        finally:
+            _memory.leave(previous)
+            ACTIVE.stack.pop()
+
+    def _instantiate_async(self, linker: Any) -> Instance:
+        from wasmtime import _ffi as ffi
+
+        raw = ffi.wasmtime_component_instance_t()
+        error = ctypes.c_void_p(0)
+        future = _instantiate_async(ctypes.cast(linker.ptr(), _vp).value, self._ctx,
+                                    ctypes.cast(self.component.component.ptr(), _vp).value,
+                                    ctypes.addressof(raw), ctypes.addressof(error))
+        try:
+            if not _future_poll(future):  # a start function that blocks: not an actor
+                raise wasmtime.WasmtimeError("the component's start function blocked in a host call")
+        finally:
+            _future_delete(future)
+        if error.value:
+            raise wasmtime.WasmtimeError(_take_error(error.value))
+        return Instance._from_raw(raw)
+
+    @property
+    def suspended(self) -> bool:
+        """Whether a call is parked, waiting for a blocking host call to answer."""
+        return self._pending is not None
+
+    def _func(self, export: Export) -> tuple[Any, int]:
+        func = self._funcs.get(export.index_key)
+        if func is None:
+            raw = self.instance.get_func(self.store, export.index)._func
+            func = self._funcs[export.index_key] = (raw, ctypes.addressof(raw))
+        return func
+
+    def call(self, export: Export, args: tuple) -> Any:
+        """Call ``export`` with ``args``: ``(True, result)``, ``(False, Failure)``, or
+        ``SUSPENDED`` (continue it with ``resume()``)."""
+        if self.poisoned:
+            return False, Failure(TRAP, "cannot enter component instance: it trapped earlier")
+        if self._pending is not None:
+            raise RuntimeError("one call at a time: this incarnation has a suspended call")
+        func = self._func(export)
+        lowers = export.lowers
+        n = len(lowers)
+        if self.component.is_async:
+            block = ctypes.create_string_buffer(C.VAL_SIZE * (n + 1) + 8)
+            base = ctypes.addressof(block)
+        else:
+            block, base = None, _SYNC_BASE
+        raddr = base + n * C.VAL_SIZE
+        lowered = 0
+        try:
+            for i, lower in enumerate(lowers):
+                lower(args[i], base + i * C.VAL_SIZE)
+                lowered += 1
+            _zero_slot(C.MEM, raddr, 0, 0, 0, 0)  # the call drops whatever the slot holds
+            _set_fuel(self._ctx, self.fuel)  # the budget covers the whole call, suspended or not
+            denials = self.memory.denials
+            if block is None:
+                ACTIVE.stack.append(self)
+                try:
+                    err = _func_call(func[1], self._ctx, base, n, raddr, 1)
+                finally:
+                    ACTIVE.stack.pop()
+                return self._finish(export, raddr, err, denials)
+            error = ctypes.c_void_p.from_address(raddr + C.VAL_SIZE)
+            error.value = 0
+            future = _func_call_async(func[1], self._ctx, base, n, raddr, 1, raddr + C.VAL_SIZE)
+            self._pending = _AsyncCall(future, export, block, raddr, error, denials, func)
+            return self._poll()  # the first poll reads the arguments: free them after it
+        finally:
+            for i in range(lowered):
+                C.val_delete(base + i * C.VAL_SIZE)
+
+    def resume(self) -> Any:
+        """Continue the suspended call (what it waited for has happened, or may have)."""
+        if self._pending is None:
+            raise RuntimeError("no suspended call to resume")
+        return self._poll()
+
+    def _poll(self) -> Any:
+        pending = self._pending
+        ACTIVE.stack.append(self)
+        try:
+            done = _future_poll(pending.future)
+        finally:
+            ACTIVE.stack.pop()
+        if not done:
+            return SUSPENDED
+        self._pending = None
+        _future_delete(pending.future)
+        return self._finish(pending.export, pending.result, pending.error.value, pending.denials)
+
+    def cancel(self) -> None:
+        """Abandon the suspended call (its actor is being stopped). The instance is
+        unusable afterwards."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            _future_delete(pending.future)
+            self.poisoned = True
+
+    def _finish(self, export: Export, raddr: int, err: int | None, denials: int) -> tuple[bool, Any]:
+        if err:
+            self.poisoned = True
+            return False, self._failure(_take_error(err), self.memory.denials != denials)
+        try:
+            return True, export.lift_result(raddr)
+        finally:
+            C.val_delete(raddr)
+
+    def fuel_left(self) -> int:
+        """Fuel remaining from the current call's budget (for cost accounting)."""
+        out = ctypes.c_uint64(0)
+        _get_fuel(self._ctx, ctypes.addressof(out))
+        return out.value
+
+    def close(self) -> None:
+        """Release the instance now (a suspended call is abandoned)."""
+        self.cancel()
+        self.instance = None
+        self._funcs.clear()
+
+    def __del__(self) -> None:
+        pending = getattr(self, "_pending", None)
+        if pending is not None:
+            _future_delete(pending.future)
+
+    def _failure(self, message: str, memory_denied: bool = False) -> Failure:
+        exc = ACTIVE.pending_exception
+        if exc is not None:
+            ACTIVE.pending_exception = None
+            return Failure(HOST_ERROR, message, exc)
+        if memory_denied:  # this call was refused memory, then failed
+            return Failure(MEMORY, f"{self.memory.describe_denial()}; then: {message}")
+        if "all fuel consumed" in message:
+            return Failure(OUT_OF_FUEL, message)
+        return Failure(TRAP, message)
