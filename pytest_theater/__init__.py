@@ -1,0 +1,1 @@
+"""pytest-theater: the pytest plugin of theater-harness (registered through ``pytest11``)."""
