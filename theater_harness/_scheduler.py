@@ -28,12 +28,15 @@ DEFAULT_MAX_EVENTS = 1_000_000
 class Scheduler:
     """A discrete-event scheduler over a ``VirtualClock``."""
 
-    __slots__ = ("clock", "_heap", "_seq", "events_run", "halted")
+    __slots__ = ("clock", "_heap", "_seq", "_cancelled", "events_run", "halted")
 
     def __init__(self, clock: VirtualClock | None = None):
         self.clock = clock if clock is not None else VirtualClock()
-        self._heap: list[list[Any]] = []
+        # Entries are flat tuples (time, priority, seq, fn, *args): one object per queued
+        # event, which matters when a test queues thousands of messages at once.
+        self._heap: list[tuple] = []
         self._seq = itertools.count()
+        self._cancelled: set[int] = set()  # seqs of cancelled entries, skipped when reached
         self.events_run = 0
         self.halted: str | None = None  # set by halt(): run loops stop
 
@@ -41,44 +44,44 @@ class Scheduler:
     def now(self) -> int:
         return self.clock._now
 
-    def at(self, when: int, fn: Callable[..., Any], *args: Any, priority: int = NORMAL) -> list[Any]:
+    def at(self, when: int, fn: Callable[..., Any], *args: Any, priority: int = NORMAL) -> tuple:
         """Schedule ``fn(*args)`` at virtual time ``when``; returns a cancellable entry."""
         if when < self.clock._now:
             raise SimulationError(f"cannot schedule at {when} ms: it is already {self.clock._now} ms")
-        entry = [when, priority, next(self._seq), fn, args]
+        entry = (when, priority, next(self._seq), fn, *args)
         heappush(self._heap, entry)
         return entry
 
-    def after(self, delay: int, fn: Callable[..., Any], *args: Any, priority: int = NORMAL) -> list[Any]:
+    def after(self, delay: int, fn: Callable[..., Any], *args: Any, priority: int = NORMAL) -> tuple:
         """Schedule ``fn(*args)`` ``delay`` ms from now."""
         if delay < 0:
             raise SimulationError(f"cannot schedule {delay} ms in the past")
         return self.at(self.clock._now + delay, fn, *args, priority=priority)
 
-    @staticmethod
-    def cancel(entry: list[Any]) -> None:
+    def cancel(self, entry: tuple) -> None:
         """Cancel a scheduled entry (it stays in the heap and is skipped)."""
-        entry[3] = None
+        self._cancelled.add(entry[2])
 
     def peek(self) -> int | None:
         """Time of the next live event, or None when there is none."""
-        heap = self._heap
-        while heap and heap[0][3] is None:
-            heappop(heap)
+        heap, cancelled = self._heap, self._cancelled
+        while heap and heap[0][2] in cancelled:
+            cancelled.discard(heappop(heap)[2])
         return heap[0][0] if heap else None
 
     def step(self) -> bool:
         """Run the next event, moving the clock to its time. False when idle."""
-        heap = self._heap
-        clock = self.clock
+        heap, clock, cancelled = self._heap, self.clock, self._cancelled
         while heap:
-            when, _, _, fn, args = heappop(heap)
-            if fn is None:
+            entry = heappop(heap)
+            if cancelled and entry[2] in cancelled:
+                cancelled.discard(entry[2])
                 continue
+            when = entry[0]
             if when != clock._now:
                 clock._advance_to(when)  # the one place virtual time moves
             self.events_run += 1
-            fn(*args)
+            entry[3](*entry[4:])
             return True
         return False
 

@@ -129,7 +129,7 @@ class Runtime:
             path = Path(manifest)
             if base_dir is not None and not path.is_absolute():
                 path = base_dir / path
-            return load_manifest(path)
+            return _load_manifest_cached(path)
         return parse_manifest(manifest, base_dir=base_dir)
 
     def _spawn(self, manifest: Manifest, init_bytes: bytes | None, *, name: str | None,
@@ -470,6 +470,22 @@ class Runtime:
 
 
 INIT_NAME = "theater:simple/actor.init"
+
+_MANIFESTS: dict[tuple[str, int, int], Manifest] = {}
+
+
+def _load_manifest_cached(path: Path) -> Manifest:
+    """``load_manifest``, once per process while the file is unchanged (manifests are
+    immutable records; restarts and big trees spawn the same few manifests many times)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return load_manifest(path)  # raises the clear error
+    key = (str(path.absolute()), st.st_size, st.st_mtime_ns)
+    manifest = _MANIFESTS.get(key)
+    if manifest is None:
+        manifest = _MANIFESTS[key] = load_manifest(path)
+    return manifest
 
 
 class Wait(Suspension):
