@@ -22,7 +22,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_run_the_bundled_scenarios_succeeds(capsys):
     status, out, _ = run(capsys, "run", str(SCENARIOS))
     assert status == 0
-    assert out.strip().endswith("4 of 4 scenarios ok")
+    assert out.strip().endswith("6 of 6 scenarios ok")
     assert "== counter keeps count" in out
 
 
@@ -94,7 +94,7 @@ expect_reply = "99"
      "field 'message[0].at': expected an integer >= 0, got -1"),
     ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\ncolour = "red"\n',
      "field 'actor[0].colour': unknown key 'colour'; known keys: name, manifest, init_state, parent, expect, "
-     "expect_exit"),
+     "expect_exit, expect_incarnation"),
     ('name = "no actors"\n', "field 'actor': a scenario needs at least one [[actor]]"),
     ('[[actor]]\nname = "a"\nmanifest = "actors/missing.toml"\n', "missing.toml: manifest file not found"),
     ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\ninit_state = { peer = "${b}" }\n',
@@ -126,8 +126,8 @@ def test_trace_out_for_a_folder_writes_one_file_per_scenario(capsys, tmp_path):
     status, _, _ = run(capsys, "run", str(SCENARIOS), "--trace-out", str(tmp_path / "traces"))
     assert status == 0
     names = sorted(p.name for p in (tmp_path / "traces").iterdir())
-    assert names == ["counter.trace.json", "era-a.trace.json", "failure-isolation.trace.json",
-                     "messaging.trace.json"]
+    assert names == ["counter.trace.json", "declarative-supervision.trace.json", "era-a.trace.json",
+                     "failure-isolation.trace.json", "guest-supervision.trace.json", "messaging.trace.json"]
 
 
 def test_verify_chain_accepts_every_real_theater_chain(capsys):

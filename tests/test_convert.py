@@ -29,7 +29,8 @@ WAT = '''(component
        (param "g" f64) (param "h" char) (param "i" string) (param "j" (list u8)) (param "k" (list string))
        (param "l" (tuple u8 string)) (param "m" $r2) (param "n" $v2) (param "o" $e2)
        (param "p" (option (list u8))) (param "q" (result u32 (error string))) (param "r" $fl2)
-       (param "s" (result)) (param "t" (list $r2)) (param "u" s64) (param "w" (option (option u8)))))
+       (param "s" (result)) (param "t" (list $r2)) (param "u" s64) (param "w" (option (option u8)))
+       (param "x" (result (list (tuple (option (list u8)) (option string))) (error string)))))
   ))
 )'''
 
@@ -64,6 +65,8 @@ CASES = [
     ("s", [(True, None), (False, None)]),
     ("t", [[{"a": 1, "b-c": ""}, {"a": 2, "b-c": "z"}]]),
     ("u", [-(2 ** 63), 2 ** 63 - 1]),
+    # payloads boxed inside values that are still being built (a list of options in a result)
+    ("x", [(True, [(b"a", "b"), (None, None), (b"", "c")]), (False, "no")]),
 ]
 
 

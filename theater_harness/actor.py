@@ -25,7 +25,8 @@ class Actor:
         "id", "name", "manifest", "component", "parent", "children", "status", "incarnation",
         "instance", "state", "chain", "mailbox", "busy", "exit_reason", "logs", "outstanding",
         "stop_requested", "shutdown_data", "dispatch_pending", "fuel", "memory", "spawn_order",
-        "init_state", "accepts_messages", "suspended", "wait",
+        "init_state", "accepts_messages", "suspended", "wait", "spec", "child_spec", "restart_times",
+        "consecutive_restarts", "last_restart_ms", "journal",
     )
 
     def __init__(self, actor_id: str, name: str, manifest: "Manifest", component: "ActorComponent",
@@ -46,6 +47,12 @@ class Actor:
         self.busy = False  # inside a wasm call, running or suspended
         self.suspended: tuple | None = None  # (export, then) of a call parked in a blocking host call
         self.wait = None  # the Wait that call is parked on
+        self.spec = None  # its [supervision] policy, when it supervises declaratively
+        self.child_spec = None  # how its parent treats it (the parent's spec, or the default)
+        self.restart_times: tuple[int, ...] = ()  # its own restarts of children, for intensity
+        self.consecutive_restarts = 0  # for backoff
+        self.last_restart_ms = 0
+        self.journal = None  # its history of calls, kept when its recovery mode is replay
         self.exit_reason: "ExitReason | None" = None
         self.logs: list[tuple[int, str]] = []
         self.outstanding: dict[str, Any] = {}  # request id -> pending request it must answer
@@ -83,6 +90,7 @@ class ActorView:
     state = property(lambda self: self._actor.state, doc="The state returned by the last successful call.")
     exit_reason = property(lambda self: self._actor.exit_reason, doc="Why it ended, or None while alive.")
     parent = property(lambda self: self._actor.parent, doc="The parent's id, or None for a root actor.")
+    restarts = property(lambda self: self._actor.incarnation - 1, doc="How many times it was restarted.")
     manifest = property(lambda self: self._actor.manifest)
     logs = property(lambda self: [msg for _, msg in self._actor.logs], doc="Messages passed to runtime.log.")
 

@@ -17,8 +17,9 @@ MEMORY = "memory"  # the incarnation hit its memory cap
 HOST_ERROR = "host-error"  # a host import failed underneath the actor
 KILLED = "killed"  # brutally killed
 SPAWN_ERROR = "spawn-error"  # the component could not be instantiated
+ESCALATED = "escalated"  # a supervisor gave up: more restarts than its intensity allows
 
-KINDS = (NORMAL, SHUTDOWN, TRAP, ERR, OUT_OF_FUEL, MEMORY, HOST_ERROR, KILLED, SPAWN_ERROR)
+KINDS = (NORMAL, SHUTDOWN, TRAP, ERR, OUT_OF_FUEL, MEMORY, HOST_ERROR, KILLED, SPAWN_ERROR, ESCALATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class ExitReason:
     export: str | None = None  # e.g. "theater:simple/message-server-client.handle-send"
     host_import: str | None = None  # e.g. "theater:simple/timing.sleep", for host errors
     time_ms: int = 0
+    cause: str | None = None  # who stopped it: "outside", "supervisor", "parent-ended"
 
     @property
     def abnormal(self) -> bool:
@@ -45,6 +47,8 @@ class ExitReason:
             out["export"] = self.export
         if self.host_import is not None:
             out["host_import"] = self.host_import
+        if self.cause is not None:
+            out["cause"] = self.cause
         return out
 
     def __str__(self) -> str:

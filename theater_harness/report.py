@@ -7,7 +7,7 @@ from typing import Any
 
 # Trace kinds worth a timeline line; the rest are counted.
 _TIMELINE = ("spawn", "start", "exit", "log", "external-stop", "request-failed", "drop", "skip",
-             "channel-rejected")
+             "channel-rejected", "restart", "escalate", "not-restarted", "backoff", "replay", "run-ended")
 
 
 def _label(names: dict[str, str], actor_id: str | None) -> str:
@@ -36,6 +36,17 @@ def _line(record: Any, names: dict[str, str]) -> str:
         detail = f.get("reason", "")
     elif record.kind == "skip":
         detail = f"no {f['export']} export: call skipped"
+    elif record.kind == "restart":
+        detail = f"incarnation {f['incarnation']} ({f['recovery']}) by {_label(names, f['supervisor'])}"
+    elif record.kind == "escalate":
+        detail = f"{f['restarts']} restarts > intensity {f['intensity']} in {f['period_ms']} ms: gives up"
+    elif record.kind == "not-restarted":
+        detail = f["why"]
+    elif record.kind == "replay":
+        detail = f"{f['calls']} of {f['of']} calls replayed" + (
+            f", {len(f['divergences'])} divergence(s)" if f["divergences"] else "")
+    elif record.kind == "run-ended":
+        detail = f"the root supervisor gave up: {f['reason']['kind']}: {f['reason']['message']}"
     else:
         detail = ", ".join(f"{k}={v}" for k, v in f.items())
     return f"  {record.time_ms:>8} ms  {record.kind:<15} {who:<14} {detail}"

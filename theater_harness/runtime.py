@@ -24,6 +24,8 @@ from .exit import (ERR, HOST_ERROR, KILLED, MEMORY, NORMAL, OUT_OF_FUEL, SHUTDOW
 from .host import HOST_FUNCTIONS, ITEMS, close_channels_of, undeliverable
 from .host.message_server import RequestFailed, external_request, external_send
 from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
+from .supervision import ChildSpec, supervision_of
+from .supervision.recovery import Journal, ReplayDispatch, replay
 from .trace import Trace
 from .wasm import SUSPENDED, ActorComponent, Incarnation, Suspension, WasmtimeError, load_component
 
@@ -33,6 +35,8 @@ DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 DEFAULT_EPOCH_MS = 1_767_225_600_000  # what timing.now() reads at virtual time 0: 2026-01-01T00:00Z
 
 INIT = ("actor", "init")
+CAUSE_OUTSIDE = "outside"  # stopped through the API (or an injected external stop)
+CAUSE_PARENT_ENDED = "parent-ended"  # stopped because its parent ended
 _FAILURE_KINDS = {"trap": TRAP, "out-of-fuel": OUT_OF_FUEL, "memory": MEMORY, "host-error": HOST_ERROR}
 
 
@@ -76,6 +80,8 @@ class Runtime:
         self.requests: dict[str, Any] = {}  # request id -> PendingRequest
         self.channels: dict[str, Any] = {}  # channel id -> Channel
         self.random_streams: dict[str, RunRandom] = {}  # actor id -> its `random` import's stream
+        self.backoff_rng = self.rng.stream("backoff")  # restart delays' jitter
+        self.ended: ExitReason | None = None  # set when the root supervisor fails: the run is over
         self._dispatch_host = self._host_call
 
     # --- time ------------------------------------------------------------------------
@@ -134,7 +140,8 @@ class Runtime:
 
     def _spawn(self, manifest: Manifest, init_bytes: bytes | None, *, name: str | None,
                parent: Actor | None, fuel: int | None = None, memory: int | None = None,
-               state_override: bool = False) -> Actor:
+               state_override: bool = False, start: bool = True) -> Actor:
+        """Create the actor (and, unless ``start`` is False, its first incarnation)."""
         component = self._component(manifest)
         missing = [h for h in component.required_handlers if h not in manifest.handler_types]
         if missing:
@@ -144,6 +151,7 @@ class Runtime:
                 f"{' or '.join(repr(m) for m in missing)} handler; add "
                 + " and ".join(f'[[handler]] type = "{m}"' for m in missing)
             )
+        spec = supervision_of(manifest)  # validated before anything is created
         actor_id = self._ids.uuid()
         state = init_bytes if state_override else merge_init_state(manifest.init_state, init_bytes)
         actor = Actor(actor_id, name or manifest.name, manifest, component,
@@ -151,6 +159,11 @@ class Runtime:
                       fuel=fuel if fuel is not None else self.fuel,
                       memory=memory if memory is not None else self.memory,
                       spawn_order=next(self._spawn_seq), init_state=state)
+        actor.spec = spec
+        actor.child_spec = parent.spec.child_spec(actor.name, manifest.name) if parent and parent.spec \
+            else DEFAULT_CHILD_SPEC
+        if actor.child_spec.recovery == "replay":
+            actor.journal = Journal()
         self._actors[actor_id] = actor
         if parent is not None:
             parent.children.append(actor_id)
@@ -158,7 +171,8 @@ class Runtime:
             "name": actor.name, "manifest": manifest.name, "parent": actor.parent,
             "component": component.sha256[:16],
         })
-        self._start(actor, state)
+        if start:
+            self._start(actor, state)
         return actor
 
     def _component(self, manifest: Manifest) -> ActorComponent:
@@ -219,6 +233,8 @@ class Runtime:
             return
         name = export.full_name
         params = state_and_params[1] if len(state_and_params) > 1 else ()
+        if actor.journal is not None:
+            actor.journal.begin(key, state_and_params, len(actor.chain))
         self._record(actor, "wasm", (WASM_CALL, name, params))
         actor.busy = True
         outcome = actor.instance.call(export, state_and_params)
@@ -249,6 +265,8 @@ class Runtime:
                 state = actor.state = payload[0]
                 rest = payload[1] if len(payload) > 1 else ()
                 self._record(actor, "wasm", (WASM_RESULT, name, state, rest))
+                if actor.journal is not None:
+                    actor.journal.commit(len(actor.chain))
                 if then is not None:
                     then(payload)
                 self._after_call(actor)
@@ -264,6 +282,8 @@ class Runtime:
                 kind = getattr(value.exception, "exit_kind", kind)
             reason = ExitReason(kind, message, actor.id, actor.incarnation, name, host_import, self.now)
         self._record(actor, "wasm", wasm_error_data(name, reason.message))
+        if actor.journal is not None:
+            actor.journal.abort()
         self._end(actor, FAILED, reason)
         if then is not None:
             then(None)
@@ -303,6 +323,8 @@ class Runtime:
 
         def record(value: Any) -> None:
             self._record(actor, f"{interface}/{function}", (HOST_CALL, interface, function, tuple(args), value))
+            if actor.journal is not None:
+                actor.journal.host_result(imp.interface, function, tuple(args), value)
 
         if isinstance(result, Wait):
             result.on_result = record
@@ -348,6 +370,9 @@ class Runtime:
         False: the parent itself is ending)."""
         if not actor.alive:
             return
+        # A first incarnation that never finished its init was never "started": whoever
+        # spawned it learns of the failure from the spawn itself, not as a child's failure.
+        never_started = actor.incarnation == 1 and actor.status == STARTING
         actor.status = status  # from here on it accepts nothing
         actor.exit_reason = reason
         interrupted = actor.suspended
@@ -363,7 +388,8 @@ class Runtime:
             child = self._actors[child_id]
             if child.alive:
                 self.stop_actor(child, ExitReason(SHUTDOWN, f"its parent {actor.name} ended", child.id,
-                                                  child.incarnation, time_ms=self.now), notify=False)
+                                                  child.incarnation, time_ms=self.now, cause=CAUSE_PARENT_ENDED),
+                                notify=False)
         if actor.instance is not None:
             actor.instance.close()
         actor.instance = None  # drops the Store
@@ -377,27 +403,62 @@ class Runtime:
             request.fail(self, f"actor {actor.id} ended before answering: {reason}")
         actor.outstanding.clear()
         close_channels_of(self, actor)
-        if notify and actor.parent is not None:
+        if notify and actor.parent is not None and not never_started:
             self._notify_parent(actor, reason)
+        elif actor.parent is None and status == FAILED and _supervises(actor):
+            self.ended = reason  # the root supervisor gave up: the run is over
+            self.trace.add(self.now, "run-ended", actor.id, {"reason": reason.to_dict()})
+            self.scheduler.halt(f"the root supervisor {actor.name} failed: {reason}")
         if interrupted is not None and interrupted[1] is not None:
             interrupted[1](None)
 
-    def _notify_parent(self, actor: Actor, reason: ExitReason) -> None:
-        """Theater's parent notifications: handle-child-error for a failure,
-        handle-child-exit for runtime.shutdown, handle-child-external-stop for a stop."""
-        parent = self._actors[actor.parent]
-        if not parent.alive:
-            return
-        if reason.abnormal:
-            error = {"error-type": "internal", "data": json.dumps(
-                {"actor": actor.id, "name": actor.name, "incarnation": actor.incarnation,
-                 "exit": reason.to_dict()}, sort_keys=True, separators=(",", ":")).encode()}
-            item: tuple = ("child-error", actor.id, error)
-        elif reason.kind == NORMAL:
-            item = ("child-exit", actor.id, actor.shutdown_data[0] if actor.shutdown_data else None)
+    def fail_actor(self, actor: Actor, reason: ExitReason) -> None:
+        """End ``actor`` as failed with ``reason`` (escalation, injected failures)."""
+        self._end(actor, FAILED, reason)
+
+    def restart_actor(self, actor: Actor, then: Callable[[Any], None] | None = None) -> None:
+        """A new incarnation of an ended actor, same id, its state per its recovery mode
+        (init: fresh from its manifest; last: its last committed state; replay: its history
+        re-driven on a fresh instance and checked against its chain)."""
+        if actor.alive:
+            raise HarnessError(f"actor {actor.name} ({actor.id}) is running: stop it before restarting it")
+        recovery = actor.child_spec.recovery
+        if recovery == "replay" and actor.journal is not None and actor.journal.entries:
+            self._replay(actor, then)
         else:
-            item = ("child-external-stop", actor.id)
-        self.post(parent, item, priority=_scheduler.URGENT)
+            self._start(actor, actor.state if recovery == "last" else actor.init_state, then)
+
+    def _replay(self, actor: Actor, then: Callable[[Any], None] | None) -> None:
+        actor.incarnation += 1
+        actor.status = STARTING
+        actor.exit_reason = actor.stop_requested = actor.shutdown_data = None
+        dispatch = ReplayDispatch(actor.component.imports)
+        try:
+            instance = Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
+        except WasmtimeError as exc:
+            self._end(actor, FAILED, ExitReason(getattr(exc, "kind", SPAWN_ERROR), _short(str(exc)), actor.id,
+                                                actor.incarnation, INIT_NAME, time_ms=self.now))
+            if then is not None:
+                then(None)
+            return
+        state, divergences, calls = replay(instance, dispatch, actor.journal, actor.chain, actor.component.exports)
+        instance.dispatch = self._dispatch_host
+        actor.instance, actor.state = instance, state
+        self.trace.add(self.now, "start", actor.id, ("incarnation", actor.incarnation))
+        self.trace.add(self.now, "replay", actor.id, {
+            "calls": calls, "of": len(actor.journal.entries), "divergences": [d.to_dict() for d in divergences]})
+        if divergences:
+            del actor.journal.entries[calls:]  # the history from here on is this incarnation's
+        actor.status = RUNNING
+        if then is not None:
+            then((state,))
+        self._after_call(actor)
+
+    def _notify_parent(self, actor: Actor, reason: ExitReason) -> None:
+        """Tell the parent (Theater's handle-child-* exports, then its declared policy)."""
+        parent = self._actors[actor.parent]
+        if parent.alive:
+            self.post(parent, ("child-ended", actor.id, reason), priority=_scheduler.URGENT)
 
     def stop_actor(self, actor: Actor, reason: ExitReason, *, notify: bool = True) -> None:
         """Stop ``actor`` and its subtree. A call suspended in a blocking host call is
@@ -466,12 +527,18 @@ class Runtime:
         actor = self._resolve(ref)
         self.trace.add(self.now, "external-stop", actor.id)
         self.stop_actor(actor, ExitReason(SHUTDOWN, "stopped from outside", actor.id, actor.incarnation,
-                                          time_ms=self.now))
+                                          time_ms=self.now, cause=CAUSE_OUTSIDE))
 
 
 INIT_NAME = "theater:simple/actor.init"
 
 _MANIFESTS: dict[tuple[str, int, int], Manifest] = {}
+DEFAULT_CHILD_SPEC = ChildSpec()
+
+
+def _supervises(actor: Actor) -> bool:
+    """Whether an actor is a supervisor: it declares a policy or the supervisor handler."""
+    return actor.spec is not None or "supervisor" in actor.manifest.handler_types
 
 
 def _load_manifest_cached(path: Path) -> Manifest:

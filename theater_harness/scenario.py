@@ -12,6 +12,7 @@ and what the run is expected to show.
     parent = "sup"                     # optional: an actor listed earlier
     expect = "running"                 # running (default), failed, stopped or any
     expect_exit = "trap"               # optional: the exit kind when it ended
+    expect_incarnation = 2             # optional: how many incarnations it has had
 
     [[message]]
     at = 10                            # virtual ms
@@ -55,6 +56,7 @@ class ActorSpec:
     parent: str | None = None
     expect: str = "running"
     expect_exit: str | None = None
+    expect_incarnation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,8 @@ def load_scenario(path: str | Path) -> Scenario:
     actors: list[ActorSpec] = []
     for i, table in enumerate(_tables(doc, "actor", path)):
         where = f"actor[{i}]"
-        _unknown(table, ("name", "manifest", "init_state", "parent", "expect", "expect_exit"), where, path)
+        _unknown(table, ("name", "manifest", "init_state", "parent", "expect", "expect_exit",
+                         "expect_incarnation"), where, path)
         name = _str(table, "name", where, path, required=True)
         if any(a.name == name for a in actors):
             raise ScenarioError(f"another actor is already named {name!r}", file=path, field=f"{where}.name")
@@ -155,7 +158,7 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(f"{expect_exit!r} is not an exit kind; kinds: {', '.join(KINDS)}", file=path,
                                 field=f"{where}.expect_exit")
         actors.append(ActorSpec(name, (path.parent / manifest), table.get("init_state"), parent, expect,
-                                expect_exit))
+                                expect_exit, _int(table, "expect_incarnation", where, path, low=1)))
     if not actors:
         raise ScenarioError("a scenario needs at least one [[actor]]", file=path, field="actor")
     names = {a.name for a in actors}
@@ -282,6 +285,9 @@ def _check(scenario: Scenario, rt: Runtime, ids: dict[str, str], pending: list) 
         elif spec.expect_exit and (view.exit_reason is None or view.exit_reason.kind != spec.expect_exit):
             got = view.exit_reason.kind if view.exit_reason else "no exit"
             problems.append(f"actor {spec.name}: expected exit {spec.expect_exit}, got {got}")
+        if spec.expect_incarnation is not None and view.incarnation != spec.expect_incarnation:
+            problems.append(f"actor {spec.name}: expected incarnation {spec.expect_incarnation}, "
+                            f"it is at {view.incarnation}")
     for step, req in pending:
         label = f"{step.where} (request {step.payload!r} to {step.target} at {step.at} ms)"
         expected = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import message_server, random, runtime, supervisor_handlers, timing
+from . import message_server, random, runtime, supervisor, supervisor_handlers, timing
 from .message_server import close_channels_of
 
 HOST_FUNCTIONS: dict[str, dict[str, Any]] = {
@@ -16,7 +16,7 @@ HOST_FUNCTIONS: dict[str, dict[str, Any]] = {
     "message-server-host": message_server.FUNCTIONS,
     "timing": timing.FUNCTIONS,
     "random": random.FUNCTIONS,
-    "supervisor": {},  # filled in by the supervision package
+    "supervisor": supervisor.FUNCTIONS,
 }
 
 # Mailbox items by kind: each handler makes one export call into the actor.

@@ -1,34 +1,46 @@
-"""Calls into a parent's `supervisor-handlers` exports when a child ends (Theater's
-semantics): handle-child-error for a failure, handle-child-exit after the child's
-runtime.shutdown, handle-child-external-stop after a stop. A parent without the export
-is skipped and the skip recorded."""
+"""A child ended: its parent hears of it (Theater's semantics), then the parent's
+declared policy, if any, applies.
+
+The parent's ``handle-child-error`` is called for a failure (error-type ``internal``, data
+= the JSON of the exit), ``handle-child-exit`` after the child's ``runtime.shutdown``, and
+``handle-child-external-stop`` after a stop; a parent without the export is skipped and
+the skip recorded. The supervision policy runs after the handler has returned.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from ..exit import NORMAL
+from ..supervision.supervisor import child_ended
 
 CHILD_ERROR = ("supervisor-handlers", "handle-child-error")
 CHILD_EXIT = ("supervisor-handlers", "handle-child-exit")
 CHILD_EXTERNAL_STOP = ("supervisor-handlers", "handle-child-external-stop")
 
 
-def _child_error(rt: Any, actor: Any, item: tuple) -> None:
-    _, child_id, error = item
-    rt._call(actor, CHILD_ERROR, (actor.state, (child_id, error)))
+def handler_call(child: Any, reason: Any) -> tuple[tuple[str, str], tuple]:
+    """Which handler export a parent gets for ``reason``, and its params."""
+    if reason.abnormal:
+        data = json.dumps({"actor": child.id, "name": child.name, "incarnation": reason.incarnation,
+                           "exit": reason.to_dict()}, sort_keys=True, separators=(",", ":")).encode()
+        return CHILD_ERROR, (child.id, {"error-type": "internal", "data": data})
+    if reason.kind == NORMAL:
+        return CHILD_EXIT, (child.id, child.shutdown_data[0] if child.shutdown_data else None)
+    return CHILD_EXTERNAL_STOP, (child.id,)
 
 
-def _child_exit(rt: Any, actor: Any, item: tuple) -> None:
-    _, child_id, data = item
-    rt._call(actor, CHILD_EXIT, (actor.state, (child_id, data)))
+def _child_ended(rt: Any, parent: Any, item: tuple) -> None:
+    _, child_id, reason = item
+    child = rt._actors[child_id]
+    key, params = handler_call(child, reason)
+
+    def then(result: Any) -> None:
+        if result is not None:  # the parent is still there (a failing handler ends it)
+            child_ended(rt, parent, child, reason)
+
+    rt._call(parent, key, (parent.state, params), then)
 
 
-def _child_external_stop(rt: Any, actor: Any, item: tuple) -> None:
-    child_id = item[1]
-    rt._call(actor, CHILD_EXTERNAL_STOP, (actor.state, (child_id,)))
-
-
-ITEMS = {
-    "child-error": _child_error,
-    "child-exit": _child_exit,
-    "child-external-stop": _child_external_stop,
-}
+ITEMS = {"child-ended": _child_ended}

@@ -76,10 +76,10 @@ _read_pair = struct.Struct("<QQ").unpack_from  # two words: (size, data) or (fla
 _read_q = struct.Struct("<Q").unpack_from
 _KIND = struct.Struct("<B").pack_into
 
-# One scratch slot for building a value before boxing it with val_new. Every lowering
-# writes its own slot last, after its children are complete, so nesting is safe.
-_scratch = ctypes.create_string_buffer(VAL_SIZE)
-SCRATCH = ctypes.addressof(_scratch)
+# A zeroed slot (a bool false): what a new heap slot is allocated as, before the value
+# is written into it (``val_new`` copies it).
+_zero = ctypes.create_string_buffer(VAL_SIZE)
+ZERO = ctypes.addressof(_zero)
 
 
 def _word(addr: int) -> int:
@@ -302,9 +302,14 @@ def _record(fields: list[tuple[str, tuple[Lower, Lift], Any]]) -> tuple[Lower, L
 
 
 def _box(low: Lower, value: Any) -> int:
-    """Lower ``value`` into a fresh heap slot (as option/result/variant payloads are)."""
-    low(value, SCRATCH)
-    return val_new(SCRATCH)
+    """Lower ``value`` into a fresh heap slot (as option/result/variant payloads are).
+
+    The slot is allocated first (a copy of a zeroed one) and the value written straight
+    into it, so that nested payloads, lowered while an outer value is half-built, never
+    share a scratch slot."""
+    ptr = val_new(ZERO)
+    low(value, ptr)
+    return ptr
 
 
 def _option(payload: tuple[Lower, Lift]) -> tuple[Lower, Lift]:

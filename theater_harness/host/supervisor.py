@@ -1,0 +1,119 @@
+"""`theater:simple/supervisor`: a parent spawns, inspects, stops and restarts its children.
+
+``spawn``, ``resume`` and ``restart-child`` wait for the child's ``init`` (the caller's
+call is suspended meanwhile, and the child starts in an event of its own, never inside
+the parent's call). Calls about an actor that is not the caller's child return ``err``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .._scheduler import URGENT
+from ..errors import HarnessError
+from ..exit import SHUTDOWN, ExitReason
+from ..supervision.supervisor import CAUSE_SUPERVISOR, restart
+
+
+def _child(rt: Any, actor: Any, child_id: str) -> tuple[Any, str | None]:
+    child = rt._actors.get(child_id)
+    if child is None or child.parent != actor.id:
+        return None, f"{child_id} is not a child of {actor.id} ({actor.name})"
+    return child, None
+
+
+def _started(rt: Any, wait: Any, child: Any, ok_value: Any):
+    def then(payload: Any) -> None:
+        if payload:
+            wait.finish((True, ok_value))
+        else:
+            wait.finish((False, f"child {child.id} ({child.name}) failed to start: {child.exit_reason}"))
+    return then
+
+
+def _spawn(rt: Any, actor: Any, manifest: str, state: bytes | None, verbatim: bool) -> Any:
+    try:
+        parsed = rt._manifest(manifest, base_dir=Path(actor.manifest.base_dir))
+        child = rt._spawn(parsed, state, name=None, parent=actor, state_override=verbatim, start=False)
+    except HarnessError as exc:
+        return (False, f"cannot spawn {manifest!r}: {exc}")
+    wait = rt.wait(actor)
+    rt.scheduler.after(0, rt._start, child, child.init_state, _started(rt, wait, child, child.id),
+                       priority=URGENT)
+    return wait
+
+
+def spawn(rt: Any, actor: Any, manifest: str, init_bytes: bytes | None) -> Any:
+    """A new child; ``init_bytes`` are merged over its manifest's ``init_state``."""
+    return _spawn(rt, actor, manifest, init_bytes, verbatim=False)
+
+
+def resume(rt: Any, actor: Any, manifest: str, init_state: bytes | None) -> Any:
+    """A new child whose init gets ``init_state`` as it is (a state saved earlier)."""
+    return _spawn(rt, actor, manifest, init_state, verbatim=True)
+
+
+def list_children(rt: Any, actor: Any) -> list[str]:
+    actors = rt._actors
+    return [c for c in actor.children if actors[c].alive]
+
+
+def stop_child(rt: Any, actor: Any, child_id: str) -> tuple[bool, Any]:
+    """Stop the child and its subtree; the parent then gets handle-child-external-stop."""
+    child, error = _child(rt, actor, child_id)
+    if error:
+        return (False, error)
+    if not child.alive:
+        return (False, f"child {child_id} ({child.name}) is not running: it is {child.status}")
+    rt.stop_actor(child, ExitReason(SHUTDOWN, f"stopped by its supervisor {actor.name}", child.id,
+                                    child.incarnation, time_ms=rt.now, cause=CAUSE_SUPERVISOR))
+    return (True, None)
+
+
+def restart_child(rt: Any, actor: Any, child_id: str) -> Any:
+    """A new incarnation of the child (stopping the running one first), its state per the
+    child's recovery mode; waits for its init."""
+    child, error = _child(rt, actor, child_id)
+    if error:
+        return (False, error)
+    if child.alive:
+        rt.stop_actor(child, ExitReason(SHUTDOWN, f"restarted by its supervisor {actor.name}", child.id,
+                                        child.incarnation, time_ms=rt.now, cause=CAUSE_SUPERVISOR),
+                      notify=False)
+    wait = rt.wait(actor)
+    rt.scheduler.after(0, _restart_now, rt, actor, child, _started(rt, wait, child, None), priority=URGENT)
+    return wait
+
+
+def _restart_now(rt: Any, actor: Any, child: Any, then: Any) -> None:
+    if child.alive:  # restarted meanwhile by someone else: report the running incarnation
+        then(True)
+        return
+    restart(rt, child, cause="restart-child", supervisor=actor, then=then)
+
+
+def get_child_state(rt: Any, actor: Any, child_id: str) -> tuple[bool, Any]:
+    child, error = _child(rt, actor, child_id)
+    return (False, error) if error else (True, child.state)
+
+
+def get_child_events(rt: Any, actor: Any, child_id: str) -> tuple[bool, Any]:
+    child, error = _child(rt, actor, child_id)
+    if error:
+        return (False, error)
+    return (True, [{
+        "hash": e.hash, "parent-hash": e.parent_hash, "event-type": e.event_type, "data": e.data,
+        "description": e.description, "timestamp": rt.epoch_ms + e.time_ms,
+    } for e in child.chain.events])
+
+
+FUNCTIONS = {
+    "spawn": spawn,
+    "resume": resume,
+    "list-children": list_children,
+    "stop-child": stop_child,
+    "restart-child": restart_child,
+    "get-child-state": get_child_state,
+    "get-child-events": get_child_events,
+}
