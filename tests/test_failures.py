@@ -7,6 +7,7 @@ import pytest
 from conftest import manifest
 from theater_harness import Runtime
 from theater_harness.host import runtime as runtime_host
+from theater_harness.trace import state_digest
 
 SEND = "theater:simple/message-server-client.handle-send"
 INIT = "theater:simple/actor.init"
@@ -85,7 +86,7 @@ def test_the_failure_is_recorded_in_the_chain_and_the_trace(rt):
     assert exit_record.time_ms == 5
     assert exit_record.fields == {"status": "failed", "reason": {
         "kind": "err", "message": "crasher: failed on message 2", "actor": crasher, "incarnation": 1,
-        "time_ms": 5, "export": SEND}}
+        "time_ms": 5, "export": SEND}, "state": state_digest(b'{"fail_at":2,"mode":"err","seen":1}')}
 
 
 def test_a_failed_actor_gets_no_more_calls_and_its_mail_is_dropped(rt):

@@ -26,7 +26,7 @@ from .host.message_server import RequestFailed, external_request, external_send
 from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
 from .supervision import ChildSpec, supervision_of
 from .supervision.recovery import Journal, ReplayDispatch, replay
-from .trace import Trace
+from .trace import Trace, state_digest
 from .wasm import SUSPENDED, ActorComponent, Incarnation, Suspension, WasmtimeError, load_component
 
 DEFAULT_FUEL = 10_000_000  # per call; a hang ends in "out-of-fuel" after ~10-50 ms of wall time
@@ -167,10 +167,15 @@ class Runtime:
         self._actors[actor_id] = actor
         if parent is not None:
             parent.children.append(actor_id)
-        self.trace.add(self.now, "spawn", actor_id, {
+        spawn_fields = {
             "name": actor.name, "manifest": manifest.name, "parent": actor.parent,
-            "component": component.sha256[:16],
-        })
+            "component": component.sha256[:16], "init_state": state_digest(state),
+            "restart": actor.child_spec.restart, "recovery": actor.child_spec.recovery,
+        }
+        if spec is not None:
+            spawn_fields["supervision"] = {"strategy": spec.strategy, "intensity": spec.intensity,
+                                           "period_ms": spec.period_ms, "resolution_ms": spec.resolution_ms}
+        self.trace.add(self.now, "spawn", actor_id, spawn_fields)
         if start:
             self._start(actor, state)
         return actor
@@ -394,7 +399,8 @@ class Runtime:
             actor.instance.close()
         actor.instance = None  # drops the Store
         self._record(actor, "shutdown", wasm_call_data("shutdown", b""))
-        self.trace.add(self.now, "exit", actor.id, {"status": status, "reason": reason.to_dict()})
+        self.trace.add(self.now, "exit", actor.id, {"status": status, "reason": reason.to_dict(),
+                                                    "state": state_digest(actor.state)})
         pending = list(actor.mailbox)
         actor.mailbox.clear()
         for item in pending:
@@ -444,7 +450,7 @@ class Runtime:
         state, divergences, calls = replay(instance, dispatch, actor.journal, actor.chain, actor.component.exports)
         instance.dispatch = self._dispatch_host
         actor.instance, actor.state = instance, state
-        self.trace.add(self.now, "start", actor.id, ("incarnation", actor.incarnation))
+        self.trace.add(self.now, "start", actor.id, ("incarnation", actor.incarnation, "state", state_digest(state)))
         self.trace.add(self.now, "replay", actor.id, {
             "calls": calls, "of": len(actor.journal.entries), "divergences": [d.to_dict() for d in divergences]})
         if divergences:

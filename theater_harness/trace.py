@@ -16,6 +16,12 @@ from typing import Any, Iterator
 FORMAT = "theater-harness-trace/1"
 
 
+def state_digest(state: bytes | None) -> str | None:
+    """A short fingerprint of an actor state for the trace (SHA-256, 16 hex digits);
+    None for no state."""
+    return None if state is None else hashlib.sha256(state).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class TraceRecord:
     """One trace record: when, what kind, which actor, and the details."""

@@ -259,15 +259,9 @@ def inspect(wasm: bytes, source: str, *, use_cache: bool = True) -> ActorCompone
     host_imports: dict[str, dict[str, HostImport]] = {}
     for full, extern in ctype.imports(engine).items():
         name = parse_interface(full)
-        if name is None or name.package != PACKAGE or name.name == "types":
-            if name is not None and name.package == PACKAGE:
-                continue  # `types` holds only type definitions
-            raise ComponentError(
-                f"imports '{full}', which theater-harness does not provide "
-                f"(it provides {', '.join(f'{PACKAGE}/{i}' for i in IMPORTS)})",
-                file=source,
-            )
-        if name.name not in IMPORTS:
+        if name is not None and name.package == PACKAGE and name.name == "types":
+            continue  # `types` holds only type definitions
+        if name is None or name.package != PACKAGE or name.name not in IMPORTS:
             raise ComponentError(
                 f"imports '{full}', which theater-harness does not provide "
                 f"(it provides {', '.join(f'{PACKAGE}/{i}' for i in IMPORTS)})",
