@@ -18,8 +18,10 @@ from wasmtime.component import Component, FuncType, Linker, ResultType, Variant
 
 ACTORS = Path(__file__).resolve().parent.parent / "scenarios" / "actors"
 SUPERVISORS = ["sup_all", "sup_one", "sup_perm", "worker_sup"]
-ALL_ACTORS = ["counter", "counter_a", "crasher", "echo", "hog", "keeper", "looper", "pinger",
-              "random_user", "sleeper", *SUPERVISORS]
+# Deliberately broken supervisors (mutants the harness's own checks must catch).
+MUTANT_SUPERVISORS = ["sup_never", "sup_wrong"]
+ALL_ACTORS = sorted(["counter", "counter_a", "crasher", "echo", "hog", "keeper", "looper",
+                     "pinger", "random_user", "sleeper", *SUPERVISORS, *MUTANT_SUPERVISORS])
 
 MSC = "theater:simple/message-server-client"
 RUNTIME = "theater:simple/runtime"
@@ -1012,3 +1014,67 @@ def test_supervisor_state_escaping_round_trips():
     escaped = json.dumps({"children": [odd, "b"]}).encode()  # \u escapes, surrogate pairs
     assert json.loads(state_of(a.init(escaped))) == {"children": [odd, "b"], "restarts": 0}
     assert state_of(a.child_exit(state, odd)) == sup_state()
+
+
+# --------------------------------------------------------------------------
+# mutant supervisors: sup_wrong, sup_never (deliberately broken)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", MUTANT_SUPERVISORS)
+def test_mutant_supervisor_interface(name):
+    expected = {iface: list(funcs) for iface, funcs in SUPERVISOR_IMPORTS.items()}
+    if name == "sup_never":  # never calls restart-child, so the component does not import it
+        expected[SUP].remove("restart-child")
+    assert imports_of(name) == expected
+    exports = component(name).type.exports(ENGINE)
+    assert sorted(exports) == ["theater:simple/actor", MSC, SUP_HANDLERS]
+    assert functions(exports[SUP_HANDLERS]) == [
+        "handle-child-error", "handle-child-exit", "handle-child-external-stop"]
+
+
+@pytest.mark.parametrize("name", MUTANT_SUPERVISORS)
+def test_mutant_supervisor_is_otherwise_sup_one(name):
+    # Only the restart policy is broken: the common part behaves as for the others.
+    test_supervisor_init(name)
+    test_supervisor_spawn_bookkeeping(name)
+    test_supervisor_requests(name)
+    test_supervisor_child_exit_and_external_stop(name)
+    test_supervisor_stops_a_child(name)
+
+
+@pytest.mark.parametrize("failed,restarted", [("b", "a"), ("a", "b"), ("c", "a"), ("x", "a")])
+def test_sup_wrong_restarts_the_first_other_child(failed, restarted):
+    sup = Supervision()
+    a = Actor("sup_wrong", sup.host())
+    state = state_of(a.child_error(sup_state(["a", "b", "c"], 1), failed, b'{"error":"trap"}'))
+    assert state == sup_state(["a", "b", "c"], 2)
+    assert sup.calls == [("restart-child", restarted)]
+    assert a.logs == [f"sup_wrong: restarting {restarted}"]
+
+
+@pytest.mark.parametrize("children", [["a"], []])
+def test_sup_wrong_restarts_nothing_without_another_child(children):
+    sup = Supervision()
+    a = Actor("sup_wrong", sup.host())
+    assert a.child_error(sup_state(children, 1), "a", None) == (sup_state(children, 1),)
+    assert sup.calls == []
+    assert a.logs == []
+
+
+def test_sup_wrong_does_not_count_a_failed_restart():
+    sup = Supervision()
+    sup.fail["restart-child"] = "no such child"
+    a = Actor("sup_wrong", sup.host())
+    assert a.child_error(sup_state(["a", "b"]), "a", None) == (sup_state(["a", "b"]),)
+    assert sup.calls == [("restart-child", "b")]
+    assert a.logs == ["sup_wrong: restarting b", "sup_wrong: restart-child b failed: no such child"]
+
+
+@pytest.mark.parametrize("children,failed", [(["a", "b", "c"], "b"), (["a"], "a"), ([], "x")])
+def test_sup_never_never_restarts(children, failed):
+    sup = Supervision()
+    a = Actor("sup_never", sup.host())
+    state = sup_state(children, 3)
+    assert a.child_error(state, failed, b'{"error":"trap"}') == (state,)  # the child stays listed
+    assert sup.calls == []
+    assert a.logs == [f"sup_never: ignoring failure of {failed}"]

@@ -24,10 +24,13 @@ from .exit import (ERR, HOST_ERROR, KILLED, MEMORY, NORMAL, OUT_OF_FUEL, SHUTDOW
 from .host import HOST_FUNCTIONS, ITEMS, close_channels_of, undeliverable
 from .host.message_server import RequestFailed, external_request, external_send
 from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
+from .faults import Fault, FaultSchedule
+from .faults.injector import FaultInjector
 from .supervision import ChildSpec, supervision_of
 from .supervision.recovery import Journal, ReplayDispatch, replay
 from .trace import Trace, state_digest
 from .wasm import SUSPENDED, ActorComponent, Incarnation, Suspension, WasmtimeError, load_component
+from .wasm import short_error as _short
 
 DEFAULT_FUEL = 10_000_000  # per call; a hang ends in "out-of-fuel" after ~10-50 ms of wall time
 DEFAULT_MEMORY = 32 * 1024 * 1024  # bytes of linear memory per incarnation
@@ -53,6 +56,7 @@ class Runtime:
         message_latency_ms: int = 0,
         epoch_ms: int = DEFAULT_EPOCH_MS,
         use_cache: bool = True,
+        faults: FaultSchedule | None = None,
     ):
         for label, value, low in (("fuel", fuel, 1), ("request_timeout_ms", request_timeout_ms, 1),
                                   ("message_latency_ms", message_latency_ms, 0), ("epoch_ms", epoch_ms, 0)):
@@ -82,6 +86,9 @@ class Runtime:
         self.random_streams: dict[str, RunRandom] = {}  # actor id -> its `random` import's stream
         self.backoff_rng = self.rng.stream("backoff")  # restart delays' jitter
         self.ended: ExitReason | None = None  # set when the root supervisor fails: the run is over
+        self.faults: FaultInjector | None = None
+        if faults is not None:
+            self.inject(faults)
         self._dispatch_host = self._host_call
 
     # --- time ------------------------------------------------------------------------
@@ -242,11 +249,46 @@ class Runtime:
             actor.journal.begin(key, state_and_params, len(actor.chain))
         self._record(actor, "wasm", (WASM_CALL, name, params))
         actor.busy = True
+        if self.faults is not None:
+            injected = self.faults.on_call(actor, key)
+            if injected is not None:
+                self._inject_call(actor, export, state_and_params, then, *injected)
+                return
+        self._invoke(actor, export, state_and_params, then)
+
+    def _invoke(self, actor: Actor, export: Any, state_and_params: tuple, then: Callable[[Any], None] | None) -> None:
         outcome = actor.instance.call(export, state_and_params)
         if outcome is SUSPENDED:
             actor.suspended = (export, then)
             return
         self._complete(actor, export, outcome, then)
+
+    def _inject_call(self, actor: Actor, export: Any, args: tuple, then: Callable[[Any], None] | None,
+                     index: int, fault: Any) -> None:
+        """A fault takes over this call: it fails as the fault says, or runs late."""
+        incarnation = actor.incarnation
+
+        def still_there() -> bool:
+            return actor.alive and actor.incarnation == incarnation
+
+        kind = fault.kind
+        if kind == "slow":
+            self.scheduler.after(fault.param("delay_ms", 1000),
+                                 lambda: still_there() and self._invoke(actor, export, args, then))
+            return
+        where = f"injected by fault #{index}"
+        if kind == "hang":
+            reason = ExitReason(OUT_OF_FUEL, f"wasm trap: all fuel consumed by WebAssembly ({where}: a hang)",
+                                actor.id, incarnation, export.full_name, time_ms=self.now)
+            self.scheduler.after(fault.param("duration_ms", 0),
+                                 lambda: still_there() and self._call_failed(actor, export, reason, then))
+            return
+        if kind in ("trap", "init-trap"):
+            reason = ExitReason(TRAP, f"wasm trap: {where}", actor.id, incarnation, export.full_name, time_ms=self.now)
+        else:
+            reason = ExitReason(ERR, fault.param("message", f"error {where}"), actor.id, incarnation,
+                                export.full_name, time_ms=self.now)
+        self._call_failed(actor, export, reason, then)
 
     def _resume(self, actor: Actor, wait: Any) -> None:
         """Continue ``actor``'s suspended call: what it waited for (``wait``) happened."""
@@ -278,7 +320,7 @@ class Runtime:
                 return
             reason = ExitReason(ERR, payload, actor.id, actor.incarnation, name, time_ms=self.now)
         else:
-            message = _short(value.message)
+            message = value.message
             kind = _FAILURE_KINDS[value.kind]
             host_import = None
             if value.exception is not None:
@@ -286,7 +328,13 @@ class Runtime:
                 message = str(value.exception)
                 kind = getattr(value.exception, "exit_kind", kind)
             reason = ExitReason(kind, message, actor.id, actor.incarnation, name, host_import, self.now)
-        self._record(actor, "wasm", wasm_error_data(name, reason.message))
+        self._call_failed(actor, export, reason, then)
+
+    def _call_failed(self, actor: Actor, export: Any, reason: ExitReason,
+                     then: Callable[[Any], None] | None) -> None:
+        """The call ended the incarnation: record the error, end the actor, tell the caller."""
+        actor.busy = False
+        self._record(actor, "wasm", wasm_error_data(export.full_name, reason.message))
         if actor.journal is not None:
             actor.journal.abort()
         self._end(actor, FAILED, reason)
@@ -321,10 +369,15 @@ class Runtime:
         actor: Actor = incarnation.owner
         interface = incarnation.component.imports[imp.interface]
         function = imp.function
-        try:
-            result = HOST_FUNCTIONS[imp.interface][function](self, actor, *args)
-        except Exception as exc:  # a bug or an injected failure under the actor: a host error
-            raise HostCallError(f"{interface}.{function}", exc) from exc
+        if self.faults is not None and (index := self.faults.on_host(actor, imp.interface, function)) is not None:
+            if not imp.returns_result:  # nothing to return an err in: the import itself fails
+                raise HostCallError(f"{interface}.{function}", RuntimeError(f"injected by fault #{index}"))
+            result: Any = (False, f"host error injected by fault #{index}")
+        else:
+            try:
+                result = HOST_FUNCTIONS[imp.interface][function](self, actor, *args)
+            except Exception as exc:  # a bug under the actor: a host error
+                raise HostCallError(f"{interface}.{function}", exc) from exc
 
         def record(value: Any) -> None:
             self._record(actor, f"{interface}/{function}", (HOST_CALL, interface, function, tuple(args), value))
@@ -431,8 +484,11 @@ class Runtime:
         recovery = actor.child_spec.recovery
         if recovery == "replay" and actor.journal is not None and actor.journal.entries:
             self._replay(actor, then)
-        else:
-            self._start(actor, actor.state if recovery == "last" else actor.init_state, then)
+            return
+        state = actor.state if recovery == "last" else actor.init_state
+        if self.faults is not None:
+            state = self.faults.on_restart(actor, state)
+        self._start(actor, state, then)
 
     def _replay(self, actor: Actor, then: Callable[[Any], None] | None) -> None:
         actor.incarnation += 1
@@ -477,6 +533,28 @@ class Runtime:
         self._end(actor, STOPPED, reason, notify=notify)
 
     # --- the public API for tests ------------------------------------------------------
+
+    def inject(self, faults: FaultSchedule | Fault) -> None:
+        """Apply a fault schedule (or one fault) to this run from now on."""
+        schedule = FaultSchedule([faults]) if isinstance(faults, Fault) else faults
+        if self.faults is None:
+            self.faults = FaultInjector(self, schedule)
+        else:
+            self.faults.add(schedule)
+
+    def transmit(self, sender: Actor | None, target: Actor, item: tuple, delay: int) -> None:
+        """Every message between actors (and from outside) passes here: the link's faults
+        may drop, delay, duplicate or reorder it."""
+        if self.faults is None:
+            self.scheduler.after(delay, self.arrive, target, item)
+            return
+        for late, delivered in self.faults.on_message(sender, target, item, delay):
+            self.scheduler.after(late, self.arrive, target, delivered)
+
+    def stop_from_fault(self, actor: Actor, index: int) -> None:
+        """An injected external stop."""
+        self.stop_actor(actor, ExitReason(SHUTDOWN, f"stopped from outside (fault #{index})", actor.id,
+                                          actor.incarnation, time_ms=self.now, cause=CAUSE_OUTSIDE))
 
     def actor(self, ref: str) -> ActorView:
         """The actor with this id, or with this name if the name is unique."""
@@ -615,16 +693,6 @@ class _Skipped(tuple):
 
 
 SKIPPED = _Skipped()
-
-
-def _short(message: str) -> str:
-    """wasmtime's error text without the backtrace: the 'Caused by' line, or the first."""
-    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
-    if "Caused by:" in lines:
-        after = lines[lines.index("Caused by:") + 1:]
-        if after:
-            return after[-1]
-    return lines[0] if lines else message
 
 
 def _payload(payload: bytes | str) -> bytes:

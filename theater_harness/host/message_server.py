@@ -125,7 +125,7 @@ def _send(rt: Any, sender: Any, target: Any, msg: bytes, delay: int) -> int:
     number = next(rt.msg_seq)
     rt.trace.add(rt.clock._now, "send", sender.id if sender is not None else None,
                  ("msg", number, "to", target.id, "size", len(msg)))
-    rt.scheduler.after(delay, rt.arrive, target, ("send", number, msg))
+    rt.transmit(sender, target, ("send", number, msg), delay)
     return number
 
 
@@ -134,7 +134,7 @@ def _new_request(rt: Any, sender: Any, target: Any, msg: bytes, delay: int) -> P
     rt.requests[req.id] = req
     rt.trace.add(rt.now, "request", sender.id if sender is not None else None,
                  ("request", req.id, "to", target.id, "size", len(msg)))
-    rt.post(target, ("request", req), delay=delay)
+    rt.transmit(sender, target, ("request", req), delay)
     req.timeout_entry = rt.scheduler.after(
         delay + rt.request_timeout_ms, _timeout, rt, req, priority=TIMER)
     return req
@@ -175,7 +175,7 @@ def _new_channel(rt: Any, opener: Any, target: Any, initial: bytes) -> Channel:
     rt.channels[chan.id] = chan
     rt.trace.add(rt.now, "channel-open", opener.id if opener is not None else None,
                  {"channel": chan.id, "to": target.id})
-    rt.post(target, ("channel-open", chan, initial))
+    rt.transmit(opener, target, ("channel-open", chan, initial), rt.message_latency_ms)
     return chan
 
 
@@ -193,7 +193,7 @@ def send_on_channel(rt: Any, actor: Any, channel_id: str, msg: bytes) -> tuple[b
     other = chan.other(actor)
     rt.trace.add(rt.now, "channel-send", actor.id, {"channel": channel_id, "size": len(msg)})
     if other is not None:
-        rt.post(other, ("channel-message", chan, msg))
+        rt.transmit(actor, other, ("channel-message", chan, msg), rt.message_latency_ms)
     return (True, None)
 
 
@@ -211,7 +211,7 @@ def _close(rt: Any, chan: Channel, closer: Any) -> None:
     rt.trace.add(rt.now, "channel-close", closer.id if closer is not None else None, {"channel": chan.id})
     other = chan.other(closer)
     if other is not None and other.alive:
-        rt.post(other, ("channel-close", chan))
+        rt.transmit(closer, other, ("channel-close", chan), rt.message_latency_ms)
 
 
 def close_channels_of(rt: Any, actor: Any) -> None:
@@ -303,7 +303,7 @@ def _deliver_channel_open(rt: Any, actor: Any, item: tuple) -> None:
             return
         chan.settle(rt, True)
         if accept["message"] is not None and chan.opener is not None:
-            rt.post(chan.opener, ("channel-message", chan, accept["message"]))
+            rt.transmit(actor, chan.opener, ("channel-message", chan, accept["message"]), rt.message_latency_ms)
 
     rt._call(actor, HANDLE_CHANNEL_OPEN, (actor.state, (chan.id, initial)), handled)
 

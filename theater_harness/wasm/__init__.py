@@ -10,7 +10,7 @@ from wasmtime import WasmtimeError
 from ._component import ActorComponent, Export, HostImport, Suspension, inspect
 from ._component import load as _load
 from ._engine import WASMTIME_VERSION, cache_dir, engine
-from ._instance import SUSPENDED, Failure, Incarnation
+from ._instance import SUSPENDED, Failure, Incarnation, short_error
 
 _LOADED: dict[tuple[str, int, int], ActorComponent] = {}
 
@@ -38,5 +38,5 @@ def __getattr__(name: str) -> object:  # ``wasm.ENGINE``, made on first use
 
 __all__ = [
     "ActorComponent", "Export", "Failure", "HostImport", "Incarnation", "SUSPENDED", "Suspension",
-    "WASMTIME_VERSION", "WasmtimeError", "cache_dir", "engine", "inspect", "load_component",
+    "WASMTIME_VERSION", "WasmtimeError", "cache_dir", "engine", "inspect", "load_component", "short_error",
 ]

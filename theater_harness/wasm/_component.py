@@ -87,6 +87,7 @@ class HostImport:
     lift_args: list[C.Lift]
     lower_result: C.Lower | None
     blocking: bool = False  # linked as an async host function; may suspend its caller
+    returns_result: bool = False  # its WIT result is a result<...>: a host error can be an err
 
 
 @dataclass(eq=False)
@@ -287,6 +288,7 @@ def inspect(wasm: bytes, source: str, *, use_cache: bool = True) -> ActorCompone
                 lift_args=[C.codec(t)[1] for _, t in fty.params],
                 lower_result=C.codec(result)[0] if result is not None else None,
                 blocking=(name.name, fn_name) in BLOCKING,
+                returns_result=isinstance(result, T.ResultType),
             )
         imports[name.name] = full
         host_imports[name.name] = funcs

@@ -65,6 +65,16 @@ _SYNC_BASE = ctypes.addressof(_SYNC_BLOCK)
 _zero_slot = C._VAL.pack_into
 
 
+def short_error(message: str) -> str:
+    """wasmtime's error text without the backtrace: the line after 'Caused by:', or the first."""
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    if "Caused by:" in lines:
+        after = lines[lines.index("Caused by:") + 1:]
+        if after:
+            return after[-1]
+    return lines[0] if lines else message
+
+
 def _take_error(err: int) -> str:
     vec = ctypes.create_string_buffer(16)
     addr = ctypes.addressof(vec)
@@ -251,6 +261,7 @@ class Incarnation:
             _future_delete(pending.future)
 
     def _failure(self, message: str, memory_denied: bool = False) -> Failure:
+        message = short_error(message)
         exc = ACTIVE.pending_exception
         if exc is not None:
             ACTIVE.pending_exception = None

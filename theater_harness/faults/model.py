@@ -1,0 +1,244 @@
+"""Faults as frozen records, and schedules of them that round-trip through TOML and JSON.
+
+A fault says what goes wrong (``kind``), where (an actor, a link between two actors, or
+groups of actors for a partition), when (at a virtual time, on the target's Nth call,
+or on a link's Nth message), and with which parameters. The host applies every fault at
+one of its choke points (calls, link deliveries, host imports, restarts); no actor's
+wasm is changed.
+
+    [[fault]]
+    kind = "trap"              # see KINDS
+    target = "root/worker"     # an actor: its id, its name, or a path of names from a root
+    on_call = 3                # or at_ms = 1500
+
+    [[fault]]
+    kind = "drop"
+    link = ["pinger", "echo"]  # from, to ("outside" for messages sent from the test)
+    on_message = 2
+
+    [[fault]]
+    kind = "partition"
+    groups = [["a", "b"], ["c"]]
+    at_ms = 100
+    duration_ms = 2000
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from ..errors import ScenarioError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# kind -> (where it applies, the parameters it takes with their types)
+ACTOR, LINK, GROUPS = "actor", "link", "groups"
+KINDS: dict[str, tuple[str, dict[str, type]]] = {
+    "trap": (ACTOR, {}),                          # a call into the actor traps
+    "err": (ACTOR, {"message": str}),              # a call returns err(message)
+    "init-trap": (ACTOR, {}),                     # its next init traps (a failing restart)
+    "init-err": (ACTOR, {"message": str}),         # its next init returns err
+    "hang": (ACTOR, {"duration_ms": int}),         # a call loops until its fuel runs out
+    "slow": (ACTOR, {"delay_ms": int}),            # a call takes delay_ms of virtual time
+    "memory": (ACTOR, {}),                        # its memory cap drops to what it uses now
+    "host-error": (ACTOR, {"interface": str, "function": str, "count": int}),  # an import fails
+    "stop": (ACTOR, {}),                          # stopped from outside
+    "corrupt-state": (ACTOR, {"state": str}),      # its next recovered state is garbage
+    "drop": (LINK, {}),                           # a message on the link is lost
+    "delay": (LINK, {"delay_ms": int}),            # a message arrives delay_ms late
+    "duplicate": (LINK, {}),                      # a message arrives twice
+    "reorder": (LINK, {"hold_ms": int}),           # a message is overtaken by the next one
+    "partition": (GROUPS, {"duration_ms": int}),   # no message crosses between the groups
+    "heal": (GROUPS, {}),                         # every partition ends
+}
+# Kinds applied to the next matching call or message; the others act at once.
+ON_CALL_KINDS = frozenset({"trap", "err", "init-trap", "init-err", "hang", "slow"})
+ON_MESSAGE_KINDS = frozenset({"drop", "delay", "duplicate", "reorder"})
+OUTSIDE = "outside"  # the sender of messages from the test itself
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault. Exactly one of ``target``/``link``/``groups`` is set (per its kind), and
+    at most one trigger: ``at_ms``, ``on_call`` (the target's Nth call, from 1) or
+    ``on_message`` (the link's Nth message, from 1); none means "from the start"."""
+
+    kind: str
+    target: str | None = None
+    link: tuple[str, str] | None = None
+    groups: tuple[tuple[str, ...], ...] | None = None
+    at_ms: int | None = None
+    on_call: int | None = None
+    on_message: int | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return dict(self.params).get(name, default)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.target is not None:
+            out["target"] = self.target
+        if self.link is not None:
+            out["link"] = list(self.link)
+        if self.groups is not None:
+            out["groups"] = [list(g) for g in self.groups]
+        for key in ("at_ms", "on_call", "on_message"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        out.update(self.params)
+        return out
+
+    def describe(self) -> str:
+        where = self.target or (" -> ".join(self.link) if self.link else
+                                " | ".join(",".join(g) for g in self.groups or ()))
+        when = (f"at {self.at_ms} ms" if self.at_ms is not None else
+                f"on call {self.on_call}" if self.on_call is not None else
+                f"on message {self.on_message}" if self.on_message is not None else "from the start")
+        extra = "".join(f" {k}={v}" for k, v in self.params)
+        return f"{self.kind} {where} {when}{extra}"
+
+
+def fault_from_dict(raw: Any, *, source: str = "<faults>", where: str = "fault") -> Fault:
+    """Validate one fault table; errors name the source, the table and the key."""
+    def error(key: str | None, message: str) -> ScenarioError:
+        return ScenarioError(message, file=source, field=f"{where}.{key}" if key else where)
+
+    if not isinstance(raw, dict):
+        raise error(None, f"expected a table, got {type(raw).__name__}")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise error("kind", f"{kind!r} is not a fault kind; kinds: {', '.join(KINDS)}")
+    applies, param_types = KINDS[kind]
+    known = {"kind", applies if applies != ACTOR else "target", "at_ms", "on_call", "on_message", *param_types}
+    for key in raw:
+        if key not in known:
+            raise error(key, f"not a key of a {kind!r} fault; its keys: {', '.join(sorted(known))}")
+    values: dict[str, Any] = {}
+    if applies == ACTOR:
+        if not isinstance(raw.get("target"), str) or not raw.get("target"):
+            raise error("target", f"a {kind!r} fault needs target = an actor's id, name or path")
+        values["target"] = raw["target"]
+    elif applies == LINK:
+        link = raw.get("link")
+        if not (isinstance(link, list) and len(link) == 2 and all(isinstance(x, str) and x for x in link)):
+            raise error("link", f"a {kind!r} fault needs link = [from, to] (actor refs, or \"{OUTSIDE}\")")
+        values["link"] = (link[0], link[1])
+    else:
+        groups = raw.get("groups")
+        if kind == "heal" and groups is None:
+            groups = []
+        if not (isinstance(groups, list) and all(isinstance(g, list) and g and all(isinstance(x, str) for x in g)
+                                                 for g in groups)) or (kind == "partition" and len(groups) < 2):
+            raise error("groups", "expected groups = [[actor, ...], [actor, ...], ...] (at least two for a partition)")
+        values["groups"] = tuple(tuple(g) for g in groups)
+    triggers = [k for k in ("at_ms", "on_call", "on_message") if k in raw]
+    if len(triggers) > 1:
+        raise error(triggers[1], "give one trigger: at_ms, on_call or on_message")
+    for key in triggers:
+        value = raw[key]
+        low = 0 if key == "at_ms" else 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise error(key, f"expected an integer >= {low}, got {value!r}")
+        if key == "on_call" and kind not in ON_CALL_KINDS:
+            raise error(key, f"a {kind!r} fault is not applied to a call; use at_ms")
+        if key == "on_message" and kind not in ON_MESSAGE_KINDS:
+            raise error(key, f"a {kind!r} fault is not applied to a message; use at_ms")
+        values[key] = value
+    params = []
+    for name, kind_type in param_types.items():
+        if name in raw:
+            value = raw[name]
+            if not isinstance(value, kind_type) or isinstance(value, bool):
+                raise error(name, f"expected {'an integer' if kind_type is int else 'a string'}, got {value!r}")
+            if kind_type is int and value < 0:
+                raise error(name, f"expected an integer >= 0, got {value!r}")
+            params.append((name, value))
+    return Fault(kind, params=tuple(params), **values)
+
+
+@dataclass(frozen=True)
+class FaultSchedule:
+    """An ordered list of faults."""
+
+    faults: tuple[Fault, ...] = field(default_factory=tuple)
+
+    def __init__(self, faults: Iterable[Fault] = ()):
+        object.__setattr__(self, "faults", tuple(faults))
+
+    def __iter__(self) -> Iterator[Fault]:
+        return iter(self.faults)
+
+    def __len__(self) -> int:
+        return len(self.faults)
+
+    def __getitem__(self, index: int) -> Fault:
+        return self.faults[index]
+
+    def to_dicts(self) -> list[dict]:
+        return [f.to_dict() for f in self.faults]
+
+    def to_json(self) -> str:
+        return json.dumps({"fault": self.to_dicts()}, sort_keys=True, separators=(",", ":"))
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        return tomli_w.dumps({"fault": self.to_dicts()}) if self.faults else ""
+
+    @classmethod
+    def from_dicts(cls, raw: Any, *, source: str = "<faults>") -> "FaultSchedule":
+        if not isinstance(raw, list):
+            raise ScenarioError("expected an array of fault tables ([[fault]])", file=source, field="fault")
+        return cls(fault_from_dict(item, source=source, where=f"fault[{i}]") for i, item in enumerate(raw))
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "<faults>") -> "FaultSchedule":
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(f"not valid JSON: {exc}", file=source) from None
+        return cls.from_dicts(doc.get("fault", []) if isinstance(doc, dict) else doc, source=source)
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "<faults>") -> "FaultSchedule":
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"not valid TOML: {exc}", file=source) from None
+        return cls.from_dicts(doc.get("fault", []), source=source)
+
+    def describe(self) -> list[str]:
+        return [f"#{i} {f.describe()}" for i, f in enumerate(self.faults)]
+
+    def without(self, index: int) -> "FaultSchedule":
+        return FaultSchedule(f for i, f in enumerate(self.faults) if i != index)
+
+    def with_fault(self, fault: Fault) -> "FaultSchedule":
+        return FaultSchedule(self.faults + (fault,))
+
+
+def fault(kind: str, target: str | None = None, *, link: tuple[str, str] | None = None,
+          groups: Iterable[Iterable[str]] | None = None, at_ms: int | None = None, on_call: int | None = None,
+          on_message: int | None = None, **params: Any) -> Fault:
+    """Build a validated Fault from Python: ``fault("trap", "worker", on_call=2)``."""
+    raw: dict[str, Any] = {"kind": kind, **params}
+    if target is not None:
+        raw["target"] = target
+    if link is not None:
+        raw["link"] = list(link)
+    if groups is not None:
+        raw["groups"] = [list(g) for g in groups]
+    for key, value in (("at_ms", at_ms), ("on_call", on_call), ("on_message", on_message)):
+        if value is not None:
+            raw[key] = value
+    return fault_from_dict(raw, source="fault()")
+
+
+__all__ = ["Fault", "FaultSchedule", "KINDS", "OUTSIDE", "fault", "fault_from_dict"]
