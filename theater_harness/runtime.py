@@ -181,7 +181,8 @@ class Runtime:
         }
         if spec is not None:
             spawn_fields["supervision"] = {"strategy": spec.strategy, "intensity": spec.intensity,
-                                           "period_ms": spec.period_ms, "resolution_ms": spec.resolution_ms}
+                                           "period_ms": spec.period_ms, "resolution_ms": spec.resolution_ms,
+                                           "permanent_errors": [p.pattern for p in spec.permanent_errors]}
         self.trace.add(self.now, "spawn", actor_id, spawn_fields)
         if start:
             self._start(actor, state)
