@@ -69,3 +69,14 @@ def test_every_actor_chain_in_a_run_verifies():
     rt = workload(11)
     for view in rt.actors:
         assert verify_chain(view.chain) is None, view.name
+
+
+def test_no_record_field_shadows_the_record_keys():
+    from theater_harness.faults import FaultSchedule, fault
+
+    rt = workload(11)
+    rt.inject(FaultSchedule([fault("trap", "echo", at_ms=rt.now)]))
+    rt.send("echo", "x")
+    rt.run_until_idle()
+    for record in rt.trace:
+        assert not set(record.fields) & {"seq", "t", "kind", "actor"}, record

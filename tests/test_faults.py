@@ -14,7 +14,7 @@ from theater_harness.faults import Fault, FaultSchedule, fault
 
 
 def faults_fired(rt: Runtime) -> list[tuple[int, str]]:
-    return [(r.fields["fault"], r.fields["kind"]) for r in rt.trace.of_kind("fault")]
+    return [(r.fields["fault"], r.fields["fault_kind"]) for r in rt.trace.of_kind("fault")]
 
 
 def exit_of(rt: Runtime, actor: str):

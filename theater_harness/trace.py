@@ -33,6 +33,7 @@ class TraceRecord:
     fields: dict
 
     def to_dict(self) -> dict:
+        """The record as one flat dict (its fields never use the keys seq, t, kind, actor)."""
         out = {"seq": self.seq, "t": self.time_ms, "kind": self.kind}
         if self.actor is not None:
             out["actor"] = self.actor

@@ -111,7 +111,7 @@ class FaultInjector:
     def _fire(self, index: int, actor: Any, **extra: Any) -> None:
         self.fired.append(index)
         fault = self.faults[index]
-        fields: dict[str, Any] = {"fault": index, "kind": fault.kind, "describe": fault.describe()}
+        fields: dict[str, Any] = {"fault": index, "fault_kind": fault.kind, "describe": fault.describe()}
         if actor is not None:
             parent = self.rt._actors.get(actor.parent) if actor.parent else None
             fields.update({

@@ -1,0 +1,91 @@
+"""Fault-space coverage: which cells of (strategy x restart type x fault kind x lifecycle
+phase) a run, or a whole property-based search, actually exercised.
+
+Every ``fault`` record in a trace names the fault's kind, the target's restart type, its
+supervisor's strategy ("root" for an actor without one) and the target's lifecycle phase
+when it fired. ``FaultSpace`` counts them, reports them to Hypothesis as events (so they
+show in ``--hypothesis-show-statistics``), and prints a table of what was never tried.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable, NamedTuple
+
+from .strategies import KIND_ORDER, RESTART_TYPES, STRATEGIES
+
+PHASES = ("init", "running", "restarting")
+
+
+class Cell(NamedTuple):
+    strategy: str
+    restart: str
+    kind: str
+    phase: str
+
+    def label(self) -> str:
+        return f"{self.kind} in {self.phase} of a {self.restart} child under {self.strategy}"
+
+
+class FaultSpace:
+    """Counts of exercised cells, over any number of runs."""
+
+    def __init__(self, kinds: Iterable[str] = KIND_ORDER, strategies: Iterable[str] = STRATEGIES + ("root",),
+                 restarts: Iterable[str] = RESTART_TYPES, phases: Iterable[str] = PHASES):
+        self.kinds, self.strategies = tuple(kinds), tuple(strategies)
+        self.restarts, self.phases = tuple(restarts), tuple(phases)
+        self.counts: Counter[Cell] = Counter()
+        self.runs = 0
+
+    def record(self, source: Any) -> list[Cell]:
+        """Add the faults that fired in one run (a Runtime, a Trace or its records)."""
+        from .invariants import records_of
+
+        cells = []
+        for record in records_of(source):
+            if record["kind"] != "fault" or "restart" not in record:
+                continue
+            cell = Cell(record.get("strategy") or "root", record["restart"], record["fault_kind"],
+                        record.get("phase", "running"))
+            cells.append(cell)
+        self.counts.update(cells)
+        self.runs += 1
+        _tell_hypothesis(cells)
+        return cells
+
+    @property
+    def all_cells(self) -> list[Cell]:
+        return [Cell(s, r, k, p) for k in self.kinds for s in self.strategies for r in self.restarts
+                for p in self.phases]
+
+    def untried(self) -> list[Cell]:
+        return [c for c in self.all_cells if not self.counts[c]]
+
+    def table(self) -> str:
+        """Faults by kind (rows) against strategy/restart type (columns): how often each
+        was exercised, all phases together; '.' marks a combination never tried."""
+        columns = [(s, r) for s in self.strategies for r in self.restarts]
+        head = ["kind".ljust(14)] + [f"{s[:7]}/{r[:5]}".rjust(14) for s, r in columns]
+        lines = [" ".join(head)]
+        for kind in self.kinds:
+            row = [kind.ljust(14)]
+            for s, r in columns:
+                n = sum(self.counts[Cell(s, r, kind, p)] for p in self.phases)
+                row.append((str(n) if n else ".").rjust(14))
+            lines.append(" ".join(row))
+        tried = len(self.all_cells) - len(self.untried())
+        lines.append(f"{tried} of {len(self.all_cells)} cells (strategy x restart type x kind x phase) "
+                     f"exercised over {self.runs} runs")
+        return "\n".join(lines)
+
+
+def _tell_hypothesis(cells: list[Cell]) -> None:
+    try:
+        from hypothesis import event
+        from hypothesis.control import _current_build_context
+    except ImportError:  # pragma: no cover - hypothesis is a test dependency
+        return
+    if _current_build_context.value is None:
+        return  # not inside a Hypothesis test
+    for cell in cells:
+        event(f"fault space: {cell.label()}")
