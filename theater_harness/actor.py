@@ -6,6 +6,9 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .chain import EventChain
+from .supervision.spec import ChildSpec
+
+DEFAULT_CHILD_SPEC = ChildSpec()
 
 if TYPE_CHECKING:
     from .exit import ExitReason
@@ -26,7 +29,7 @@ class Actor:
         "instance", "state", "chain", "mailbox", "busy", "exit_reason", "logs", "outstanding",
         "stop_requested", "shutdown_data", "dispatch_pending", "fuel", "memory", "spawn_order",
         "init_state", "accepts_messages", "suspended", "wait", "spec", "child_spec", "restart_times",
-        "consecutive_restarts", "last_restart_ms", "journal",
+        "consecutive_restarts", "last_restart_ms", "journal", "probe",
     )
 
     def __init__(self, actor_id: str, name: str, manifest: "Manifest", component: "ActorComponent",
@@ -48,11 +51,12 @@ class Actor:
         self.suspended: tuple | None = None  # (export, then) of a call parked in a blocking host call
         self.wait = None  # the Wait that call is parked on
         self.spec = None  # its [supervision] policy, when it supervises declaratively
-        self.child_spec = None  # how its parent treats it (the parent's spec, or the default)
+        self.child_spec = DEFAULT_CHILD_SPEC  # how its parent treats it
         self.restart_times: tuple[int, ...] = ()  # its own restarts of children, for intensity
         self.consecutive_restarts = 0  # for backoff
         self.last_restart_ms = 0
         self.journal = None  # its history of calls, kept when its recovery mode is replay
+        self.probe = None  # a Probe when this is a Python-side actor for tests
         self.exit_reason: "ExitReason | None" = None
         self.logs: list[tuple[int, str]] = []
         self.outstanding: dict[str, Any] = {}  # request id -> pending request it must answer

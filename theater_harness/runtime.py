@@ -25,8 +25,9 @@ from .host import HOST_FUNCTIONS, ITEMS, close_channels_of, undeliverable
 from .host.message_server import RequestFailed, external_request, external_send
 from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
 from .faults import Fault, FaultSchedule
+from .probe import Probe, make_probe_actor
 from .faults.injector import FaultInjector
-from .supervision import ChildSpec, supervision_of
+from .supervision import supervision_of
 from .supervision.recovery import Journal, ReplayDispatch, replay
 from .trace import Trace, state_digest
 from .wasm import SUSPENDED, ActorComponent, Incarnation, Suspension, WasmtimeError, load_component
@@ -167,8 +168,8 @@ class Runtime:
                       memory=memory if memory is not None else self.memory,
                       spawn_order=next(self._spawn_seq), init_state=state)
         actor.spec = spec
-        actor.child_spec = parent.spec.child_spec(actor.name, manifest.name) if parent and parent.spec \
-            else DEFAULT_CHILD_SPEC
+        if parent is not None and parent.spec is not None:  # otherwise the default ChildSpec
+            actor.child_spec = parent.spec.child_spec(actor.name, manifest.name)
         if actor.child_spec.recovery == "replay":
             actor.journal = Journal()
         self._actors[actor_id] = actor
@@ -407,7 +408,9 @@ class Runtime:
 
     def _arrive(self, actor: Actor, item: tuple) -> None:
         status = actor.status
-        if status != RUNNING and status != STARTING:
+        if actor.probe is not None and status == RUNNING:
+            actor.probe.receive(item)
+        elif status != RUNNING and status != STARTING:
             undeliverable(self, actor, item)
         elif actor.busy or actor.mailbox or status != RUNNING:
             actor.mailbox.append(item)  # handled in turn, once the actor is free
@@ -535,6 +538,17 @@ class Runtime:
 
     # --- the public API for tests ------------------------------------------------------
 
+    def probe(self, name: str = "probe") -> Probe:
+        """A Python-side actor for tests: it has an id, receives sends and requests, and
+        lets the test assert on them in virtual time (see ``theater_harness.probe``)."""
+        actor = make_probe_actor(self._ids.uuid(), name, next(self._spawn_seq))
+        actor.probe = Probe(self, actor)
+        self._actors[actor.id] = actor
+        self.trace.add(self.now, "spawn", actor.id, {"name": name, "manifest": "probe", "parent": None,
+                                                     "component": None, "init_state": None,
+                                                     "restart": "permanent", "recovery": "init"})
+        return actor.probe
+
     def inject(self, faults: FaultSchedule | Fault) -> None:
         """Apply a fault schedule (or one fault) to this run from now on."""
         schedule = FaultSchedule([faults]) if isinstance(faults, Fault) else faults
@@ -618,9 +632,6 @@ class Runtime:
 INIT_NAME = "theater:simple/actor.init"
 
 _MANIFESTS: dict[tuple[str, int, int], Manifest] = {}
-DEFAULT_CHILD_SPEC = ChildSpec()
-
-
 def _supervises(actor: Actor) -> bool:
     """Whether an actor is a supervisor: it declares a policy or the supervisor handler."""
     return actor.spec is not None or "supervisor" in actor.manifest.handler_types
