@@ -85,7 +85,8 @@ expect_reply = "99"
 
 
 @pytest.mark.parametrize("body, message", [
-    ('[[actor]]\nname = "a"\n', "x.scenario.toml: field 'actor[0].manifest': missing"),
+    ('[[actor]]\nname = "a"\n', "x.scenario.toml: field 'actor[0]': give either manifest = \"...\" or "
+                                  "supervision = { strategy = ... }"),
     ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\nexpect = "happy"\n',
      "field 'actor[0].expect': 'happy' is not one of running, failed, stopped, any"),
     ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\n[[message]]\nat = 1\nto = "b"\nsend = "x"\n',
@@ -93,8 +94,8 @@ expect_reply = "99"
     ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\n[[message]]\nat = -1\nto = "a"\nsend = "x"\n',
      "field 'message[0].at': expected an integer >= 0, got -1"),
     ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\ncolour = "red"\n',
-     "field 'actor[0].colour': unknown key 'colour'; known keys: name, manifest, init_state, parent, expect, "
-     "expect_exit, expect_incarnation"),
+     "field 'actor[0].colour': unknown key 'colour'; known keys: name, manifest, supervision, init_state, parent, "
+     "expect, expect_exit, expect_incarnation, restart, recovery"),
     ('name = "no actors"\n', "field 'actor': a scenario needs at least one [[actor]]"),
     ('[[actor]]\nname = "a"\nmanifest = "actors/missing.toml"\n', "missing.toml: manifest file not found"),
     ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\ninit_state = { peer = "${b}" }\n',

@@ -1,24 +1,28 @@
 """The ``theater-harness`` command.
 
-    theater-harness run PATH [--seed N] [--trace-out FILE]   run a manifest, a scenario, or a folder
-    theater-harness verify-chain FILE                         check a Theater chain JSON file
+    theater-harness run PATH...        scenario files or folders of them (or one manifest)
+    theater-harness replay TRACE       rerun a saved run (its scenario, seed and faults); same trace?
+    theater-harness show TRACE         a saved run as a tree and a timeline (--html FILE: a web page)
+    theater-harness verify-chain FILE  check a Theater chain JSON file
 
-Exit status: 0 when everything went as expected, 1 when an actor failed unexpectedly
-(or an expectation of a scenario did not hold, or a chain does not verify), 2 for bad
-input (a file that cannot be read, a manifest or scenario that is not valid).
+Exit status: 0 when everything went as expected; 1 when an invariant or an expectation
+did not hold (an actor failed unexpectedly, ...), a replay differs, or a chain does not
+verify; 2 for bad input (a file that cannot be read, a manifest or scenario that is not
+valid), with a message naming the file, the table and the key.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from . import report
 from .chain import load_chain_file, verify_chain
-from .errors import HarnessError
+from .errors import HarnessError, ScenarioError
+from .faults import FaultSchedule
 from .runtime import Runtime
-from .scenario import SUFFIX, find_scenarios, load_scenario, run_scenario
 
 OK, FAILED, BAD_INPUT = 0, 1, 2
 
@@ -43,35 +47,158 @@ def _run_manifest(path: Path, seed: int, trace_out: Path | None) -> int:
     return OK
 
 
+class _Progress:
+    """A progress bar on stderr for long explorations (only on a terminal)."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled and (done % 5 == 0 or done >= total):
+            width = 30
+            filled = min(width, width * done // max(total, 1))
+            sys.stderr.write(f"\r  {self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 80 + "\r")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    path = Path(args.path)
-    if not path.exists():
-        print(f"error: {path}: no such file or folder", file=sys.stderr)
-        return BAD_INPUT
-    if path.is_file() and not path.name.endswith(SUFFIX):
-        return _run_manifest(path, args.seed if args.seed is not None else 0, args.trace_out)
-    files = find_scenarios(path)
+    from .scenario import SUFFIX, find_scenarios, load_scenario, run_scenario
+
+    paths = [Path(p) for p in args.paths]
+    for path in paths:
+        if not path.exists():
+            print(f"error: {path}: no such file or folder", file=sys.stderr)
+            return BAD_INPUT
+    if len(paths) == 1 and paths[0].is_file() and not paths[0].name.endswith(SUFFIX):
+        return _run_manifest(paths[0], args.seed if args.seed is not None else 0, args.trace_out)
+    files = [f for path in paths for f in find_scenarios(path)]
     if not files:
-        print(f"error: {path}: no *{SUFFIX} files in this folder", file=sys.stderr)
+        print(f"error: no *{SUFFIX} files under {', '.join(map(str, paths))}", file=sys.stderr)
         return BAD_INPUT
     scenarios = [load_scenario(f) for f in files]  # all validated before any runs
-    failed = []
+    rows = []
+    coverage = None
     for scenario in scenarios:
-        result = run_scenario(scenario, args.seed)
-        print(report.summary(result.runtime, f"== {scenario.name} ({scenario.path}, seed {result.seed})"))
+        seed = args.seed if args.seed is not None else (scenario.seed if scenario.seed is not None else 0)
+        runs = 1
+        if scenario.explore is not None:
+            from .scenario.explore import explore
+
+            progress = _Progress(scenario.name, sys.stderr.isatty())
+            outcome = explore(scenario, seed, examples=args.examples, progress=progress)
+            progress.close()
+            runs = outcome.runs
+            if coverage is None:
+                coverage = outcome.coverage
+            else:
+                coverage.counts.update(outcome.coverage.counts)
+                coverage.runs += outcome.coverage.runs
+            result = outcome.failure or run_scenario(scenario, seed, faults=FaultSchedule())
+        else:
+            result = run_scenario(scenario, seed)
+        failed = not result.ok
+        print(report.summary(result.runtime, f"== {scenario.name} ({scenario.path}, seed {seed})"))
         for problem in result.problems:
             print(f"  FAILED: {problem}")
-        print("  ok" if result.ok else "  FAILED")
+        for violation in result.violations[:10]:
+            print(f"  VIOLATED: {violation}")
+        if failed and len(result.schedule):
+            print("  the fault schedule of this run:")
+            print("    " + result.schedule.to_toml().rstrip().replace("\n", "\n    "))
+        verdict = ("XFAIL" if failed else "XPASS") if scenario.xfail else ("FAILED" if failed else "ok")
+        print(f"  {verdict}" + (f" ({scenario.xfail})" if scenario.xfail else ""))
         print()
         if args.trace_out:
             out = Path(args.trace_out)
             _write_trace(result.runtime, out / f"{scenario.path.name.removesuffix(SUFFIX)}.trace.json"
                          if len(scenarios) > 1 else out)
-        if not result.ok:
-            failed.append(scenario)
-    print(f"{len(scenarios) - len(failed)} of {len(scenarios)} scenarios ok"
-          + ("" if not failed else ": failed " + ", ".join(s.name for s in failed)))
-    return FAILED if failed else OK
+        rows.append((scenario, seed, runs, result, verdict))
+    _summary_table(rows)
+    if coverage is not None and args.coverage:
+        print()
+        print(coverage.table())
+    bad = [r for r in rows if r[4] in ("FAILED", "XPASS")]
+    print(f"{len(rows) - len(bad)} of {len(rows)} scenarios ok"
+          + ("" if not bad else ": failed " + ", ".join(r[0].name for r in bad)))
+    return FAILED if bad else OK
+
+
+def _summary_table(rows: list) -> None:
+    table = [("scenario", "seed", "runs", "virtual ms", "violations", "result")]
+    for scenario, seed, runs, result, verdict in rows:
+        table.append((scenario.name, str(seed), str(runs), str(result.runtime.now),
+                      str(len(result.violations) + len(result.problems)), verdict))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for i, row in enumerate(table):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _load_trace(path: str) -> dict:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError("trace file not found", file=path) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"not a trace JSON file: {exc}", file=path) from None
+    if not isinstance(doc, dict) or "records" not in doc:
+        raise ScenarioError("not a theater-harness trace (no 'records')", file=path)
+    return doc
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .scenario import load_scenario, run_scenario
+
+    if args.trace is not None:
+        saved = _load_trace(args.trace)
+        scenario_path = args.scenario or saved.get("scenario_path")
+        if not scenario_path:
+            raise ScenarioError("the trace names no scenario (scenario_path); pass --scenario FILE", file=args.trace)
+        seed = saved.get("seed") if args.seed is None else args.seed
+        schedule = FaultSchedule.from_dicts(saved.get("faults", []), source=args.trace)
+    else:
+        if args.scenario is None or args.seed is None:
+            raise ScenarioError("replay needs a saved trace, or --scenario FILE and --seed N (and --schedule FILE)")
+        scenario_path, seed, saved = args.scenario, args.seed, None
+        schedule = FaultSchedule()
+    if args.schedule:
+        text = Path(args.schedule).read_text(encoding="utf-8")
+        schedule = (FaultSchedule.from_json(text, source=args.schedule) if args.schedule.endswith(".json")
+                    else FaultSchedule.from_toml(text, source=args.schedule))
+    result = run_scenario(load_scenario(scenario_path), seed, faults=schedule)
+    print(report.summary(result.runtime, f"== replay of {scenario_path} (seed {seed}, {len(schedule)} faults)"))
+    for violation in result.violations[:10]:
+        print(f"  VIOLATED: {violation}")
+    if args.trace_out:
+        _write_trace(result.runtime, Path(args.trace_out))
+    if saved is None:
+        return OK if result.ok else FAILED
+    fresh = json.loads(result.runtime.trace.to_json())
+    if fresh == saved:
+        print(f"identical: the replay gave the saved trace ({len(saved['records'])} records)")
+        return OK
+    first = next((i for i, (a, b) in enumerate(zip(saved["records"], fresh["records"])) if a != b),
+                 min(len(saved["records"]), len(fresh["records"])))
+    print(f"differs: the replay's trace departs from the saved one at record {first}")
+    return FAILED
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    trace = _load_trace(args.trace)
+    title = trace.get("scenario") or Path(args.trace).name
+    print(f"== {title} (seed {trace.get('seed')})")
+    print(report.render_tree(trace))
+    print()
+    print(report.render_timeline(trace, around_ms=args.around, window=args.window))
+    if args.html:
+        Path(args.html).write_text(report.render_html(trace, title=title), encoding="utf-8")
+        print(f"\nwrote {args.html}")
+    return OK
 
 
 def cmd_verify_chain(args: argparse.Namespace) -> int:
@@ -93,12 +220,27 @@ def cmd_verify_chain(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="theater-harness", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a manifest, a scenario file, or a folder of *.scenario.toml")
-    run.add_argument("path")
-    run.add_argument("--seed", type=int, default=None, help="the run's seed (default: the scenario's, else 0)")
+    run = sub.add_parser("run", help="run scenario files or folders of *.scenario.toml (or one manifest)")
+    run.add_argument("paths", nargs="+", metavar="PATH")
+    run.add_argument("--seed", type=int, default=None, help="the runs' seed (default: each scenario's, else 0)")
     run.add_argument("--trace-out", type=Path, default=None,
                      help="write the trace JSON here (a folder when running several scenarios)")
+    run.add_argument("--examples", type=int, default=None, help="schedules to try in [explore] scenarios")
+    run.add_argument("--coverage", action="store_true", help="print the fault space the explorations covered")
     run.set_defaults(func=cmd_run)
+    replay = sub.add_parser("replay", help="rerun a saved trace's scenario, seed and faults; compare the traces")
+    replay.add_argument("trace", nargs="?", default=None)
+    replay.add_argument("--scenario", default=None, help="the scenario file (default: the one the trace names)")
+    replay.add_argument("--seed", type=int, default=None)
+    replay.add_argument("--schedule", default=None, help="a fault schedule file (TOML or .json)")
+    replay.add_argument("--trace-out", default=None, help="write the replay's trace JSON here")
+    replay.set_defaults(func=cmd_replay)
+    show = sub.add_parser("show", help="a saved trace as a tree and a timeline")
+    show.add_argument("trace")
+    show.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained web page")
+    show.add_argument("--around", type=int, default=None, metavar="MS", help="the timeline around this time")
+    show.add_argument("--window", type=int, default=40, help="how many timeline lines (with --around)")
+    show.set_defaults(func=cmd_show)
     verify = sub.add_parser("verify-chain", help="check every hash of a Theater chain JSON file")
     verify.add_argument("file")
     verify.set_defaults(func=cmd_verify_chain)

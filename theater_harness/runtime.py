@@ -90,6 +90,8 @@ class Runtime:
         self.faults: FaultInjector | None = None
         if faults is not None:
             self.inject(faults)
+        for hook in CREATED_HOOKS:  # e.g. the pytest plugin, to report on a failing test's runs
+            hook(self)
         self._dispatch_host = self._host_call
 
     # --- time ------------------------------------------------------------------------
@@ -204,6 +206,7 @@ class Runtime:
         actor.exit_reason = None
         actor.stop_requested = None
         actor.shutdown_data = None
+        actor.restart_times = ()  # a new incarnation supervises with no restart history (as OTP)
         actor.state = state
         try:
             actor.instance = Incarnation(actor.component, actor, self._dispatch_host,
@@ -215,7 +218,7 @@ class Runtime:
             if then is not None:
                 then(None)
             return
-        self.trace.add(self.now, "start", actor.id, ("incarnation", actor.incarnation))
+        self.trace.add(self.now, "start", actor.id, ("incarnation", actor.incarnation, "state", state_digest(state)))
 
         def started(payload: Any) -> None:
             if payload and actor.status == STARTING:
@@ -267,30 +270,36 @@ class Runtime:
 
     def _inject_call(self, actor: Actor, export: Any, args: tuple, then: Callable[[Any], None] | None,
                      index: int, fault: Any) -> None:
-        """A fault takes over this call: it fails as the fault says, or runs late."""
-        incarnation = actor.incarnation
-
-        def still_there() -> bool:
-            return actor.alive and actor.incarnation == incarnation
-
+        """A fault takes over this call: it fails as the fault says, or it is held for a
+        while (a slow call, a hang) like a call parked in a blocking host call, so that
+        stopping the actor meanwhile abandons it."""
         kind = fault.kind
-        if kind == "slow":
-            self.scheduler.after(fault.param("delay_ms", 1000),
-                                 lambda: still_there() and self._invoke(actor, export, args, then))
-            return
         where = f"injected by fault #{index}"
-        if kind == "hang":
-            reason = ExitReason(OUT_OF_FUEL, f"wasm trap: all fuel consumed by WebAssembly ({where}: a hang)",
-                                actor.id, incarnation, export.full_name, time_ms=self.now)
-            self.scheduler.after(fault.param("duration_ms", 0),
-                                 lambda: still_there() and self._call_failed(actor, export, reason, then))
+        if kind in ("slow", "hang"):
+            if kind == "slow":
+                delay, go_on = fault.param("delay_ms", 1000), lambda: self._invoke(actor, export, args, then)
+            else:
+                reason = ExitReason(OUT_OF_FUEL, f"wasm trap: all fuel consumed by WebAssembly ({where}: a hang)",
+                                    actor.id, actor.incarnation, export.full_name, time_ms=self.now)
+                delay, go_on = fault.param("duration_ms", 0), lambda: self._call_failed(actor, export, reason, then)
+            held = self.wait(actor)
+            timer = self.scheduler.after(delay, self._release_held, actor, held, go_on)
+            held.on_abandon.append(lambda: self.scheduler.cancel(timer))
+            actor.suspended, actor.wait = (export, then), held
             return
         if kind in ("trap", "init-trap"):
-            reason = ExitReason(TRAP, f"wasm trap: {where}", actor.id, incarnation, export.full_name, time_ms=self.now)
+            reason = ExitReason(TRAP, f"wasm trap: {where}", actor.id, actor.incarnation, export.full_name,
+                                time_ms=self.now)
         else:
-            reason = ExitReason(ERR, fault.param("message", f"error {where}"), actor.id, incarnation,
+            reason = ExitReason(ERR, fault.param("message", f"error {where}"), actor.id, actor.incarnation,
                                 export.full_name, time_ms=self.now)
         self._call_failed(actor, export, reason, then)
+
+    def _release_held(self, actor: Actor, held: Any, go_on: Callable[[], None]) -> None:
+        """The end of a slow call's delay, or of a hang: the held call goes on."""
+        if actor.wait is held:
+            actor.suspended = actor.wait = None
+            go_on()
 
     def _resume(self, actor: Actor, wait: Any) -> None:
         """Continue ``actor``'s suspended call: what it waited for (``wait``) happened."""
@@ -498,6 +507,7 @@ class Runtime:
         actor.incarnation += 1
         actor.status = STARTING
         actor.exit_reason = actor.stop_requested = actor.shutdown_data = None
+        actor.restart_times = ()
         dispatch = ReplayDispatch(actor.component.imports)
         try:
             instance = Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
@@ -630,6 +640,9 @@ class Runtime:
 
 
 INIT_NAME = "theater:simple/actor.init"
+
+# Called with every new Runtime. The pytest plugin uses it to find the runs of a test.
+CREATED_HOOKS: list[Callable[["Runtime"], None]] = []
 
 _MANIFESTS: dict[tuple[str, int, int], Manifest] = {}
 def _supervises(actor: Actor) -> bool:

@@ -188,9 +188,10 @@ class FaultSchedule:
         return json.dumps({"fault": self.to_dicts()}, sort_keys=True, separators=(",", ":"))
 
     def to_toml(self) -> str:
+        """``[[fault]]`` tables, one per fault (the form scenario files use)."""
         import tomli_w
 
-        return tomli_w.dumps({"fault": self.to_dicts()}) if self.faults else ""
+        return "\n".join(f"[[fault]]\n{tomli_w.dumps(f)}" for f in self.to_dicts())
 
     @classmethod
     def from_dicts(cls, raw: Any, *, source: str = "<faults>") -> "FaultSchedule":

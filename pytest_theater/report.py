@@ -1,0 +1,75 @@
+"""The failure report of a theater test: everything needed to understand and replay it.
+
+The tree (each actor with its status and incarnations), the fault schedule as a TOML
+snippet (for a Hypothesis test: the shrunk one), the violated invariants with their
+evidence, a timeline excerpt around the first violation (or the last event), where the
+trace was saved, and the one command that replays exactly this case.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+
+def schedule_toml(runtime: Any) -> str:
+    """The faults injected into ``runtime``, as TOML ([[fault]] tables)."""
+    from theater_harness.faults import FaultSchedule
+
+    injector = runtime.faults
+    return FaultSchedule(injector.faults if injector is not None else ()).to_toml()
+
+
+def save_trace(runtime: Any, directory: Path, name: str) -> Path:
+    """Write the run's trace JSON under ``directory``; returns the file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[-150:] or "trace"
+    path = directory / f"{safe}.seed{runtime.seed}.trace.json"
+    path.write_text(runtime.trace.to_json(indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def replay_command(item: Any) -> str:
+    """The command that reruns ``item`` with the same session seed (Hypothesis replays
+    its shrunk example from its database)."""
+    from .plugin import SEED_KEY
+
+    return f"pytest {shlex.quote(item.nodeid)} --theater-seed {item.config.stash[SEED_KEY]}"
+
+
+def failure_report(item: Any, runtime: Any, trace_path: Path | None, *, violations: list | None = None,
+                   policies: dict | None = None, problems: list[str] | None = None) -> str:
+    """The report of a failing test (or scenario) run."""
+    from theater_harness import report
+    from theater_harness.invariants import check_all
+
+    if violations is None:
+        violations = check_all(runtime, policies=policies)
+    lines = [f"run seed {runtime.seed}, virtual time {runtime.now} ms, trace sha256 {runtime.trace.hash()[:16]}"]
+    if runtime.ended is not None:
+        lines.append(f"the run ended early: {runtime.ended}")
+    lines += ["", "tree:", _indent(report.render_tree(runtime))]
+    schedule = schedule_toml(runtime)
+    lines += ["", "fault schedule:" if schedule else "fault schedule: (none)"]
+    if schedule:
+        lines.append(_indent(schedule.rstrip()))
+    for problem in problems or ():
+        lines.append(f"expectation failed: {problem}")
+    if violations:
+        lines += ["", f"invariants violated ({len(violations)}):"]
+        for violation in violations[:10]:
+            lines.append(_indent(str(violation)))
+        if len(violations) > 10:
+            lines.append(f"  ... and {len(violations) - 10} more")
+    around = violations[0].time_ms if violations else runtime.now
+    lines += ["", f"timeline around {around} ms:", report.render_timeline(runtime, around_ms=around, window=16)]
+    if trace_path is not None:
+        lines += ["", f"trace: {trace_path}"]
+    lines += ["", f"replay: {replay_command(item)}"]
+    return "\n".join(lines)
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())

@@ -1,0 +1,45 @@
+"""Chain integrity: each actor's event chain, as the trace records it, links. Theater's
+rule: event ``i`` has index ``i`` in its actor's chain, and its hash is the SHA-1 of
+``{"hash":[],"parent_hash":<previous hash or null>,"event_type":...,"data":[...]}``."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..chain import event_hash
+from ._records import Actors, records_of
+from ._violation import Violation
+
+NAME = "chain_integrity"
+
+
+def check_chain_integrity(records: Any, *, policies: Mapping[str, Mapping] | None = None) -> list[Violation]:
+    """Per actor, the ``event`` records' indexes run 0, 1, 2, ... and each hash equals
+    ``event_hash(previous hash, event_type, data)`` (data: the UTF-8 text, or the bytes
+    of ``{"hex": ...}``). Each event is checked against the hash recorded before it, so a
+    tampered event is reported at its own index only."""
+    records = records_of(records)
+    actors = Actors(records)
+    previous: dict[str, tuple[int, dict]] = {}  # actor -> (index, record) of its last event
+    found = []
+    for r in records:
+        if r["kind"] != "event":
+            continue
+        actor, index = r["actor"], r.get("index")
+        before = previous.get(actor)
+        want = 0 if before is None else before[0] + 1
+        if index != want:
+            found.append(Violation(NAME, r["t"], (actor,), (
+                f"event {index} of {actors.label(actor)}'s chain where event {want} was next: indexes run "
+                f"0, 1, 2, ... with no gap or repeat"), tuple(x for x in (before and before[1], r) if x)))
+        parent = None if before is None else bytes.fromhex(before[1]["hash"])
+        data = r.get("data")
+        raw = bytes.fromhex(data["hex"]) if isinstance(data, dict) else str(data).encode("utf-8")
+        computed = event_hash(parent, r.get("event_type", ""), raw).hex()
+        if computed != r.get("hash"):
+            found.append(Violation(NAME, r["t"], (actor,), (
+                f"event {index} ({r.get('event_type')}) of {actors.label(actor)}'s chain has hash "
+                f"{r.get('hash')}, but its parent hash, type and data hash to {computed}"),
+                tuple(x for x in (before and before[1], r) if x)))
+        previous[actor] = (index if isinstance(index, int) else want, r)
+    return found

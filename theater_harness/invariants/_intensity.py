@@ -1,0 +1,78 @@
+"""Restart intensity (OTP ``supervisor``): at most ``intensity`` restarts within
+``period``. Each restart is recorded first; when more than ``intensity`` restarts then
+lie in the window ``[now - period, now]`` (inclusive, compared in whole ``resolution_ms``
+units, OTP's whole seconds) the supervisor does not restart: it stops its children and
+exits abnormally (``escalated``), and its own parent's policy applies."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..supervision.intensity import add_restart, in_period
+from ._records import Actors, records_of
+from ._responses import Response, policies_of, responses
+from ._violation import Violation
+
+NAME = "intensity"
+
+
+def check_intensity(records: Any, *, policies: Mapping[str, Mapping] | None = None) -> list[Violation]:
+    """For each response of a supervisor with a policy: a restart past the intensity must
+    be an escalation (an ``escalate`` record, then the supervisor's exit with kind
+    ``escalated``); an escalation must be due; and the restarts it actually made (one per
+    response, at its decision time) never number more than ``intensity`` in any window.
+    A supervisor's restart history starts empty with each of its incarnations."""
+    records = records_of(records)
+    actors = Actors(records)
+    exits: dict[str, list[dict]] = {}
+    for r in records:
+        if r["kind"] == "exit":
+            exits.setdefault(r["actor"], []).append(r)
+    histories: dict[tuple[str, int], tuple[int, ...]] = {}  # (supervisor, generation) -> restart times
+    found = []
+    for resp in responses(records, actors, policies_of(actors, policies)):
+        key = (resp.supervisor, resp.generation)
+        violation = _escalation(resp, actors, exits.get(resp.supervisor, []), histories.get(key, ()))
+        if resp.restarts:
+            history, exceeded = add_restart(histories.get(key, ()), resp.time_ms, resp.policy.intensity,
+                                            resp.policy.period_ms, resp.policy.resolution_ms)
+            histories[key] = history
+            if exceeded and violation is None:
+                violation = _too_many(resp, actors, history)
+        if violation is not None:
+            found.append(violation)
+    return found
+
+
+def _escalation(resp: Response, actors: Actors, sup_exits: list[dict], history: tuple[int, ...]) -> Violation | None:
+    sup, policy, expected = resp.supervisor, resp.policy, resp.expected
+    who = f"{actors.label(sup)} ({policy.describe()})"
+    restarted = f"restarted {actors.labels(r['actor'] for r in resp.restarts)}" if resp.restarts else "did nothing"
+    if expected.escalate and resp.escalation is None and not resp.cut_short:
+        return Violation(NAME, resp.time_ms, (sup,), f"{who} should have escalated when "
+                         f"{actors.label(resp.child)} ended: {expected.why}; it {restarted} instead",
+                         resp.evidence())
+    if resp.escalation is None:
+        return None
+    if not expected.escalate:
+        count = sum(1 for t in history if in_period(t, resp.time_ms, policy.period_ms, policy.resolution_ms))
+        return Violation(NAME, resp.escalation["t"], (sup,), f"{who} escalated when {actors.label(resp.child)} "
+                         f"ended, but that was not due: {count} restarts within {policy.period_ms} ms before it "
+                         f"(expected: {expected.why})", resp.evidence())
+    end = next((e for e in sup_exits if e["seq"] > resp.escalation["seq"]), None)
+    if end is None or end["reason"]["kind"] != "escalated":
+        what = "did not end" if end is None else f"ended with kind {end['reason']['kind']!r}"
+        return Violation(NAME, resp.escalation["t"], (sup,), f"{who} escalated, then {what}: an escalating "
+                         f"supervisor exits with kind 'escalated'",
+                         resp.evidence() + ((end,) if end is not None else ()))
+    return None
+
+
+def _too_many(resp: Response, actors: Actors, history: tuple[int, ...]) -> Violation:
+    policy = resp.policy
+    return Violation(NAME, resp.time_ms, (resp.supervisor,),
+                     f"{actors.label(resp.supervisor)} ({policy.describe()}) restarted "
+                     f"{actors.labels(r['actor'] for r in resp.restarts)} when {actors.label(resp.child)} ended: "
+                     f"its restart {len(history)} within {policy.period_ms} ms (at "
+                     f"{', '.join(str(t) for t in sorted(history))} ms), more than intensity {policy.intensity}",
+                     resp.evidence())

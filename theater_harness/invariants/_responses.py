@@ -1,0 +1,327 @@
+"""Supervisor responses: what a supervisor with a known policy did about each end of one
+of its children, next to what its policy says it should have done.
+
+A child's end that its supervisor must respond to (a *failure*, in the words of the
+invariants) is an exit that neither the supervisor itself caused (cause ``supervisor``)
+nor its parent's end (cause ``parent-ended``): an abnormal exit, a normal one, or a stop
+from outside. A first incarnation that never finished its ``init`` is not one: whoever
+spawned it learns of that from the spawn (the runtime does not notify the parent).
+
+The response window. The supervisor hears of the end in one of its own calls, the
+``handle-child-*`` handler naming the child (or the record that it lacks the handler,
+``skip``, paired in order with the ends of that handler's kind). The response is what the
+supervisor does from the start of that call until it starts its next call or ends:
+which of its children it stops (exits with cause ``supervisor``), which it restarts
+(``restart`` records by it), and whether it escalates. A declarative policy acts right
+after the handler, inside that window; only restarts it delays by backoff come later,
+and those are attributed by their ``cause`` (the failed child's id). A guest supervisor's
+``restart-child`` calls happen inside its handler call. So deliberate actions in later
+calls (a ``stop-child`` command, say) are never mistaken for a response.
+
+The expected response is OTP's: the restart type and ``permanent_errors`` decide whether
+a restart is due; a due restart is recorded first (``add_restart``) and, past the
+intensity, the supervisor escalates instead; otherwise the strategy's ``plan`` over the
+children alive when the supervisor began handling the end. The restart history starts
+empty with each incarnation of the supervisor, as a new OTP supervisor process does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..supervision.intensity import add_restart
+from ..supervision.spec import STRATEGIES
+from ..supervision.strategy import Child, plan, should_restart
+from ._records import (CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, INIT, Actors, abnormal, call_params, cause,
+                       wasm_event)
+
+HANDLER = "supervisor-handlers.handle-child-"
+POLICY_DEFAULTS: dict[str, Any] = {"strategy": "one_for_one", "intensity": 1, "period_ms": 5000,
+                                   "resolution_ms": 1000, "permanent_errors": []}
+SUPERVISOR_RESTARTED = "supervisor-restarted:"  # a restarted supervisor restarting its children
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A supervisor's policy, as its spawn record declares it or a test gives it."""
+
+    strategy: str = "one_for_one"
+    intensity: int = 1
+    period_ms: int = 5000
+    resolution_ms: int = 1000
+    permanent_errors: tuple[str, ...] = ()
+
+    def is_permanent_error(self, message: str) -> bool:
+        return any(re.search(p, message) for p in self.permanent_errors)
+
+    def describe(self) -> str:
+        return f"{self.strategy}, intensity {self.intensity} per {self.period_ms} ms"
+
+
+def policy_from(table: Mapping[str, Any], where: str) -> Policy:
+    """Validate a policy table; errors name where it came from and the key at fault."""
+    if not isinstance(table, Mapping):
+        raise ValueError(f"{where}: expected a dict with keys {', '.join(POLICY_DEFAULTS)}")
+    for key in table:
+        if key not in POLICY_DEFAULTS:
+            raise ValueError(f"{where}: unknown key {key!r}; known keys: {', '.join(POLICY_DEFAULTS)}")
+    values = {**POLICY_DEFAULTS, **table}
+    if values["strategy"] not in STRATEGIES:
+        raise ValueError(f"{where}: strategy {values['strategy']!r} is not one of {', '.join(STRATEGIES)}")
+    for key in ("intensity", "period_ms", "resolution_ms"):
+        value = values[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "intensity" else 1):
+            raise ValueError(f"{where}: {key} must be an integer >= {0 if key == 'intensity' else 1}, not {value!r}")
+    patterns = values["permanent_errors"]
+    if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
+        raise ValueError(f"{where}: permanent_errors must be a list of regular expressions (strings)")
+    return Policy(values["strategy"], values["intensity"], values["period_ms"], values["resolution_ms"],
+                  tuple(patterns))
+
+
+def policies_of(actors: Actors, given: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Policy]:
+    """Supervisor id -> policy: the one the test gives (by id or name), else the declared one."""
+    given_policies = {ref: policy_from(table, f"policies[{ref!r}]") for ref, table in (given or {}).items()}
+    known = set(actors.info) | {a.name for a in actors.info.values()}
+    unknown = [ref for ref in given_policies if ref not in known]
+    if unknown:
+        raise ValueError(f"policies[{unknown[0]!r}]: no actor of this trace has that id or name; names: "
+                         + ", ".join(sorted({a.name for a in actors.info.values()})))
+    out: dict[str, Policy] = {}
+    for a in actors.info.values():
+        chosen = given_policies.get(a.id) or given_policies.get(a.name)
+        if chosen is None and a.supervision is not None:
+            chosen = policy_from(a.supervision, f"the supervision of spawn record {a.spawn.get('seq')} ({a.name})")
+        if chosen is not None:
+            out[a.id] = chosen
+    return out
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the policy says: stop these (in order), restart those (in order), or escalate."""
+
+    stop: tuple[str, ...]
+    restart: tuple[str, ...]
+    escalate: bool
+    why: str
+
+
+@dataclass
+class Response:
+    """A supervisor's response to the end of one of its children."""
+
+    supervisor: str
+    policy: Policy
+    failure: dict  # the child's exit record
+    handled: dict  # where the supervisor began handling it: its handler call, or the skip
+    alive: frozenset[str]  # its children alive then
+    generation: int = 0  # how often the supervisor had been restarted (its restart history is per generation)
+    expected: Expected | None = None
+    time_ms: int = 0  # when it decided: its first decision record, else when it began handling
+    stops: list[dict] = field(default_factory=list)  # exits (cause supervisor) of its children
+    restarts: list[dict] = field(default_factory=list)  # its restart records
+    decisions: list[dict] = field(default_factory=list)  # restart-plan, not-restarted, backoff, escalate
+    escalation: dict | None = None
+    handler_done: bool = False  # its handler call returned (or was skipped)
+    cut_short: bool = False  # it ended, or the trace did, before the response could finish
+
+    @property
+    def child(self) -> str:
+        return self.failure["actor"]
+
+    def did(self) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+        return (tuple(r["actor"] for r in self.stops), tuple(r["actor"] for r in self.restarts),
+                self.escalation is not None)
+
+    def evidence(self) -> tuple[dict, ...]:
+        found = [self.failure, self.handled, *self.decisions, *self.stops, *self.restarts]
+        unique = {r["seq"]: r for r in found}
+        return tuple(unique[s] for s in sorted(unique))
+
+
+def _category(exit_record: dict) -> str:
+    """The handler a parent gets for this end: error, exit or external-stop."""
+    if abnormal(exit_record):
+        return "error"
+    return "exit" if exit_record["reason"]["kind"] == "normal" else "external-stop"
+
+
+class _Builder:
+    """One pass over the records, building every checked supervisor's responses."""
+
+    def __init__(self, actors: Actors, policies: dict[str, Policy]):
+        self.actors, self.policies = actors, policies
+        self.alive: dict[str, bool] = {}
+        self.initialized: set[str] = set()  # actors whose first init returned
+        self.pending: dict[str, list[dict]] = {s: [] for s in policies}  # ends not yet handled
+        self.current: dict[str, Response] = {}
+        self.latest: dict[tuple[str, str], Response] = {}  # (supervisor, child) -> its latest response
+        self.history: dict[str, tuple[int, ...]] = {}  # due restarts, per supervisor incarnation
+        self.exits: dict[str, list[dict]] = {}  # each supervisor's exits
+        self.generation: dict[str, int] = {}  # each supervisor's restarts so far
+        self.out: list[Response] = []
+
+    def run(self, records: list[dict]) -> list[Response]:
+        for r in records:
+            handle = getattr(self, "on_" + r["kind"].replace("-", "_"), None)
+            if handle is not None:
+                handle(r)
+        for s in list(self.current):
+            self.close(s)
+        end = records[-1]["t"] if records else 0
+        for resp in self.out:
+            self.check_backoff(resp, end)
+        return self.out
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def on_spawn(self, r: dict) -> None:
+        self.alive[r["actor"]] = True
+
+    def on_restart(self, r: dict) -> None:
+        self.alive[r["actor"]] = True
+        if r["actor"] in self.policies:  # a new incarnation: a fresh restart history
+            self.history[r["actor"]] = ()
+            self.generation[r["actor"]] = self.generation.get(r["actor"], 0) + 1
+        sup, why = r.get("supervisor"), r.get("cause") or ""
+        if sup not in self.policies or why.startswith(SUPERVISOR_RESTARTED):
+            return
+        earlier = self.latest.get((sup, why))
+        if earlier is not None:  # a declarative restart, perhaps delayed by backoff
+            earlier.restarts.append(r)
+        elif sup in self.current:
+            self.current[sup].restarts.append(r)
+
+    def on_exit(self, r: dict) -> None:
+        actor = r["actor"]
+        self.alive[actor] = False
+        if actor in self.policies:
+            self.exits.setdefault(actor, []).append(r)
+            resp = self.current.get(actor)
+            if resp is not None and not resp.handler_done:
+                resp.cut_short = True  # it ended inside its handler
+            self.close(actor)
+            self.pending[actor].clear()
+        parent = self.actors.parent(actor)
+        if parent not in self.policies:
+            return
+        if cause(r) == CAUSE_SUPERVISOR:
+            if parent in self.current:
+                self.current[parent].stops.append(r)
+        elif cause(r) != CAUSE_PARENT_ENDED and not self.never_started(r):
+            self.pending[parent].append(r)
+
+    def never_started(self, r: dict) -> bool:
+        return r["reason"].get("incarnation", 1) <= 1 and r["actor"] not in self.initialized
+
+    # --- the supervisor's calls --------------------------------------------------------
+
+    def on_event(self, r: dict) -> None:
+        if r["actor"] not in self.policies and r["actor"] in self.initialized:
+            return  # the common case: nothing here for supervision
+        event = wasm_event(r)
+        if event is None:
+            return
+        tag, function, body = event
+        actor = r["actor"]
+        if tag == "WasmResult" and function == INIT:
+            self.initialized.add(actor)
+        if actor not in self.policies:
+            return
+        if tag != "WasmCall":  # a handler that returned finished its part; one that failed ends its actor
+            if tag == "WasmResult" and HANDLER in function and actor in self.current:
+                self.current[actor].handler_done = True
+            return
+        self.close(actor)  # a new call: the previous response is over
+        if HANDLER in function:
+            params = call_params(body)
+            child = params[0] if isinstance(params, list) and params else None
+            self.open(actor, lambda e: e["actor"] == child, r, handler_done=False)
+
+    def on_skip(self, r: dict) -> None:
+        actor, export = r["actor"], r.get("export", "")
+        if actor not in self.policies or HANDLER not in export:
+            return
+        self.close(actor)
+        kind = export.rsplit(HANDLER, 1)[1]
+        self.open(actor, lambda e: _category(e) == kind, r, handler_done=True)
+
+    def open(self, sup: str, matches: Any, handled: dict, *, handler_done: bool) -> None:
+        failure = next((e for e in self.pending[sup] if matches(e)), None)
+        if failure is None:
+            return  # the end of a child it stopped itself (stop-child): no policy applies
+        self.pending[sup].remove(failure)
+        alive = frozenset(c for c in self.actors.children.get(sup, ()) if self.alive.get(c))
+        resp = Response(sup, self.policies[sup], failure, handled, alive, self.generation.get(sup, 0),
+                        handler_done=handler_done)
+        self.current[sup] = resp
+        self.latest[(sup, failure["actor"])] = resp
+        self.out.append(resp)
+
+    def on_restart_plan(self, r: dict) -> None:
+        self.decision(r["actor"], r)
+
+    def on_escalate(self, r: dict) -> None:
+        resp = self.decision(r["actor"], r)
+        if resp is not None:
+            resp.escalation = r
+
+    def on_not_restarted(self, r: dict) -> None:
+        self.decision(r.get("supervisor"), r)
+
+    def on_backoff(self, r: dict) -> None:
+        self.decision(r.get("supervisor"), r)
+
+    def decision(self, sup: str | None, r: dict) -> Response | None:
+        resp = self.current.get(sup)
+        if resp is not None:
+            resp.decisions.append(r)
+        return resp
+
+    # --- the policy ----------------------------------------------------------------------
+
+    def close(self, sup: str) -> None:
+        """The supervisor's response is over: decide what its policy expected of it."""
+        resp = self.current.pop(sup, None)
+        if resp is None:
+            return
+        acts = sorted(resp.decisions + resp.stops + resp.restarts, key=lambda r: r["seq"])
+        resp.time_ms = acts[0]["t"] if acts else resp.handled["t"]
+        resp.expected = self.expect(resp)
+
+    def expect(self, resp: Response) -> Expected:
+        policy, failure, child = resp.policy, resp.failure, resp.child
+        restart_type = self.actors.info[child].restart
+        failed = abnormal(failure)
+        if not should_restart(restart_type, failed):
+            return Expected((), (), False, f"a {restart_type} child after {'an abnormal' if failed else 'a normal'} "
+                                           f"exit ({failure['reason']['kind']}) is not restarted")
+        if failed and policy.is_permanent_error(failure["reason"].get("message", "")):
+            return Expected((), (), False, "its failure matches permanent_errors")
+        history, exceeded = add_restart(self.history.get(resp.supervisor, ()), resp.time_ms, policy.intensity,
+                                        policy.period_ms, policy.resolution_ms)
+        self.history[resp.supervisor] = history
+        if exceeded:
+            return Expected((), (), True, f"restart intensity exceeded: {len(history)} restarts within "
+                                          f"{policy.period_ms} ms (intensity {policy.intensity})")
+        children = [Child(c, self.actors.info[c].restart, c in resp.alive)
+                    for c in self.actors.children[resp.supervisor] if c in resp.alive or c == child]
+        chosen = plan(policy.strategy, children, child)
+        return Expected(chosen.stop, chosen.restart, False, f"{policy.strategy} plan")
+
+    def check_backoff(self, resp: Response, end_ms: int) -> None:
+        """A restart delayed by backoff past the supervisor's end or the trace's is not missing."""
+        sup_end = next((e["t"] for e in self.exits.get(resp.supervisor, ()) if e["seq"] > resp.handled["seq"]), None)
+        for r in resp.decisions:
+            if r["kind"] == "backoff":
+                due = r["t"] + r.get("delay_ms", 0)
+                if due > end_ms or (sup_end is not None and sup_end <= due):
+                    resp.cut_short = True
+
+
+def responses(records: list[dict], actors: Actors, policies: dict[str, Policy]) -> list[Response]:
+    """Every response of the supervisors in ``policies``, in the order they began."""
+    return _Builder(actors, policies).run(records)

@@ -1,0 +1,50 @@
+"""Restart types (OTP): a ``temporary`` child is never restarted, also not when it was
+stopped because a sibling failed; a ``transient`` child is restarted only after an
+abnormal exit (``normal`` and ``shutdown`` are not abnormal: a transient child stopped
+from outside stays stopped). A ``permanent`` child may always be restarted."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ._records import CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, Actors, abnormal, cause, records_of
+from ._responses import SUPERVISOR_RESTARTED
+from ._violation import Violation
+
+NAME = "restart_types"
+
+
+def check_restart_types(records: Any, *, policies: Mapping[str, Mapping] | None = None) -> list[Violation]:
+    """Every restart record against the child's restart type (from its spawn record).
+
+    A transient child's restart is judged by the exit before it, when that exit was the
+    child's own (not a stop by its supervisor, which restarts it as part of a plan, nor
+    its parent's end). A restarted supervisor restarting its children (cause
+    ``supervisor-restarted:<id>``) rebuilds its subtree, as an OTP supervisor's init starts
+    every child spec: that may restart a transient child, never a temporary one.
+    ``policies`` is accepted for a uniform signature; restart types come from the trace."""
+    records = records_of(records)
+    actors = Actors(records)
+    last_exit: dict[str, dict] = {}
+    found = []
+    for r in records:
+        if r["kind"] == "exit":
+            last_exit[r["actor"]] = r
+        if r["kind"] != "restart" or r["actor"] not in actors:
+            continue
+        child, sup = r["actor"], r.get("supervisor")
+        restart_type = actors.info[child].restart
+        before = last_exit.get(child)
+        evidence = tuple(x for x in (before, r) if x is not None)
+        who = f"{actors.label(child)} was restarted by {actors.label(sup)} (incarnation {r.get('incarnation')})"
+        if restart_type == "temporary":
+            found.append(Violation(NAME, r["t"], (child, sup), f"temporary child {who}: a temporary child is never "
+                                                                f"restarted", evidence))
+        elif (restart_type == "transient" and before is not None and not abnormal(before)
+              and cause(before) not in (CAUSE_SUPERVISOR, CAUSE_PARENT_ENDED)
+              and not (r.get("cause") or "").startswith(SUPERVISOR_RESTARTED)):
+            kind = before["reason"]["kind"]
+            found.append(Violation(NAME, r["t"], (child, sup),
+                                   f"transient child {who} after a {kind} exit, which is not abnormal: a "
+                                   f"transient child is restarted only after an abnormal exit", evidence))
+    return found

@@ -1,0 +1,72 @@
+"""Strategy conformance: a supervisor responds to the end of a child exactly as its
+policy says (OTP ``supervisor``): ``one_for_one`` restarts the failed child only;
+``one_for_all`` stops every other child (last started first) and restarts them all (in
+start order); ``rest_for_one`` does that for the children started after the failed one;
+temporary children are never restarted, transient ones only after an abnormal exit, no
+child after a failure matching ``permanent_errors``; and a restart past the intensity is
+an escalation instead. The response window is described in ``_responses``."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ._records import Actors, records_of
+from ._responses import Expected, Response, policies_of, responses
+from ._violation import Violation
+
+NAME = "strategy_conformance"
+
+
+def check_strategy_conformance(records: Any, *, policies: Mapping[str, Mapping] | None = None) -> list[Violation]:
+    """Each response equals its policy's plan: the same siblings stopped and children
+    restarted, in the same order, or the escalation. A response the supervisor could not
+    finish (it ended during its handler, or a backoff delay outlasted it or the trace)
+    must be a beginning of the plan."""
+    records = records_of(records)
+    actors = Actors(records)
+    found = []
+    for resp in responses(records, actors, policies_of(actors, policies)):
+        violation = _check(resp, actors)
+        if violation is not None:
+            found.append(violation)
+    return found
+
+
+def _check(resp: Response, actors: Actors) -> Violation | None:
+    expected = resp.expected
+    stops, restarts, escalated = resp.did()
+    if resp.cut_short:
+        ok = (stops == expected.stop[:len(stops)] and restarts == expected.restart[:len(restarts)]
+              and (expected.escalate or not escalated))
+    else:
+        ok = (stops, restarts, escalated) == (expected.stop, expected.restart, expected.escalate)
+    if ok:
+        return None
+    failure = resp.failure
+    reason = failure["reason"]
+    how = reason["kind"] + (", from outside" if reason.get("cause") == "outside" else "")
+    message = (f"after {actors.label(resp.child)} ended ({how}), {actors.label(resp.supervisor)} "
+               f"({resp.policy.describe()}) should {_should(expected, actors)}; it {_did(resp, actors)}")
+    return Violation(NAME, failure["t"], (resp.supervisor, resp.child), message, resp.evidence())
+
+
+def _should(expected: Expected, actors: Actors) -> str:
+    if expected.escalate:
+        return f"escalate ({expected.why})"
+    if not expected.stop and not expected.restart:
+        return f"restart nothing ({expected.why})"
+    stop = f"stop {actors.labels(expected.stop)}, then " if expected.stop else ""
+    return f"{stop}restart {actors.labels(expected.restart)} ({expected.why})"
+
+
+def _did(resp: Response, actors: Actors) -> str:
+    stops, restarts, escalated = resp.did()
+    parts = []
+    if stops:
+        parts.append(f"stopped {actors.labels(stops)}")
+    if restarts:
+        parts.append(f"restarted {actors.labels(restarts)}")
+    if escalated:
+        parts.append("escalated")
+    done = " and ".join(parts) if parts else "stopped and restarted nothing"
+    return done + (" (its response was cut short)" if resp.cut_short else "")

@@ -1,0 +1,29 @@
+"""Views of a run's trace: text for terminals and failure reports, one HTML page for people.
+
+    from theater_harness import report
+    print(report.render_tree(runtime))                     # the supervision tree at the end
+    print(report.render_timeline(runtime, around_ms=300))  # what happened near 300 ms
+    Path("run.html").write_text(report.render_html(runtime, title="my run"))
+
+Every ``render_*`` function takes the trace as a Runtime, a Trace, the trace JSON (text,
+path, or parsed dict) or its list of records. ``summary`` is the CLI's per-run text.
+"""
+
+from ._describe import NOTABLE, describe
+from ._html import render_html
+from ._source import records_of
+from ._summary import actor_table, counts, summary, timeline
+from ._text import render_timeline, render_tree
+
+__all__ = [
+    "NOTABLE",
+    "actor_table",
+    "counts",
+    "describe",
+    "records_of",
+    "render_html",
+    "render_timeline",
+    "render_tree",
+    "summary",
+    "timeline",
+]

@@ -1,0 +1,98 @@
+"""One record, told in a few words: the detail column of timelines and the tooltips."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ._actors import label
+
+# The kinds a timeline shows by default: what changed in the tree, and what went wrong.
+# Messages (send, request, deliver, reply, channel-*), skipped calls (a declarative
+# supervisor skips one per failure) and chain events only on request.
+NOTABLE = frozenset({
+    "spawn", "start", "exit", "restart", "restart-plan", "not-restarted", "escalate", "backoff",
+    "replay", "run-ended", "fault", "heal", "drop", "log", "request-failed", "external-stop",
+    "channel-rejected",
+})
+
+HEADER_KEYS = ("seq", "t", "kind", "actor")
+
+
+def fields_of(record: dict) -> dict:
+    """The record's own fields: everything but seq, t, kind and actor."""
+    return {k: v for k, v in record.items() if k not in HEADER_KEYS}
+
+
+def _short(value: object) -> str:
+    return str(value)[:8]
+
+
+def _names(names: dict[str, str], ids: list) -> str:
+    return ", ".join(label(names, i) for i in ids)
+
+
+def _spawn(r: dict, names: dict[str, str]) -> str:
+    parent = f" under {label(names, r['parent'])}" if r.get("parent") else ""
+    return f"{r['actor'][:8]} from manifest {r.get('manifest')!r}{parent}"
+
+
+def _exit(r: dict, names: dict[str, str]) -> str:
+    reason = r.get("reason") or {}
+    where = f" in {reason['export']}" if reason.get("export") else ""
+    return f"{r.get('status')}: {reason.get('kind')}{where}: {reason.get('message')}"
+
+
+def _restart_plan(r: dict, names: dict[str, str]) -> str:
+    steps = [f"{step} {_names(names, r[step])}" for step in ("stop", "restart", "drop") if r.get(step)]
+    return f"{r.get('strategy')} after {label(names, r.get('failed'))} ended: " + ("; ".join(steps) or "nothing to do")
+
+
+def _replay(r: dict, names: dict[str, str]) -> str:
+    divergences = r.get("divergences") or []
+    return f"{r['calls']} of {r['of']} calls replayed" + (
+        f", {len(divergences)} divergence(s)" if divergences else "")
+
+
+def _deliver(r: dict, names: dict[str, str]) -> str:
+    return f"msg #{r['msg']}" if "msg" in r else f"request {_short(r.get('request'))}"
+
+
+def _fault(r: dict, names: dict[str, str]) -> str:
+    phase = f" ({r['phase']})" if r.get("phase") else ""
+    return f"#{r.get('fault')} {r.get('describe', r.get('fault_kind'))}{phase}"
+
+
+_DETAIL: dict[str, Callable[[dict, dict[str, str]], str]] = {
+    "spawn": _spawn,
+    "start": lambda r, n: f"incarnation {r.get('incarnation')}",
+    "exit": _exit,
+    "log": lambda r, n: str(r.get("msg")),
+    "request-failed": lambda r, n: f"request {_short(r.get('request'))}: {r.get('error')}",
+    "drop": lambda r, n: str(r.get("reason", "")),
+    "skip": lambda r, n: f"no {r.get('export')} export: call skipped",
+    "restart": lambda r, n: f"incarnation {r.get('incarnation')} ({r.get('recovery')}) by "
+                            f"{label(n, r.get('supervisor'))}",
+    "restart-plan": _restart_plan,
+    "escalate": lambda r, n: f"{r['restarts']} restarts > intensity {r['intensity']} in "
+                             f"{r['period_ms']} ms: gives up",
+    "not-restarted": lambda r, n: str(r.get("why")),
+    "backoff": lambda r, n: f"restart delayed {r.get('delay_ms')} ms by {label(n, r.get('supervisor'))}",
+    "replay": _replay,
+    "run-ended": lambda r, n: f"the root supervisor gave up: {r['reason']['kind']}: {r['reason']['message']}",
+    "fault": _fault,
+    "heal": lambda r, n: f"fault #{r.get('fault')} healed",
+    "send": lambda r, n: f"msg #{r.get('msg')} to {label(n, r.get('to'))} ({r.get('size')} bytes)",
+    "request": lambda r, n: f"request {_short(r.get('request'))} to {label(n, r.get('to'))} "
+                            f"({r.get('size')} bytes)",
+    "deliver": _deliver,
+    "reply": lambda r, n: f"request {_short(r.get('request'))} answered ({r.get('size')} bytes)",
+    "event": lambda r, n: f"chain event {r.get('index')}: {r.get('event_type')}",
+}
+
+
+def describe(record: dict, names: dict[str, str]) -> str:
+    """The detail of one record, naming actors by ``names`` (id -> name)."""
+    detail = _DETAIL.get(record["kind"])
+    if detail is not None:
+        return detail(record, names)
+    return ", ".join(f"{k}={v}" for k, v in sorted(fields_of(record).items()))

@@ -1,0 +1,168 @@
+"""Running a scenario: spawn its tree, deliver its workload, apply its faults, run its
+clock, then check its expectations and its invariants."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import HarnessError, ScenarioError
+from ..faults import FaultSchedule
+from ..runtime import Runtime
+from ..trees import NodeSpec
+from .load import Scenario
+
+_REF = re.compile(r"\$\{([^}]*)\}")
+
+
+@dataclass
+class ScenarioResult:
+    """One run of a scenario: the runtime, and what did not go as expected."""
+
+    scenario: Scenario
+    runtime: Runtime
+    seed: int
+    ids: dict[str, str]
+    problems: list[str]  # expectations of the file that did not hold
+    violations: list = field(default_factory=list)  # invariants that did not hold
+    schedule: FaultSchedule = field(default_factory=FaultSchedule)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.violations
+
+
+def _substitute(value: Any, ids: dict[str, str], scenario: Scenario, where: str) -> Any:
+    """Replace ``${name}`` with that actor's id, in strings nested anywhere in ``value``."""
+    if isinstance(value, str):
+        def ref(match: re.Match) -> str:
+            if match[1] not in ids:
+                raise ScenarioError(f"${{{match[1]}}} names no actor spawned before this point "
+                                    f"(spawned so far: {', '.join(ids) or 'none'})", file=scenario.path, field=where)
+            return ids[match[1]]
+        return _REF.sub(ref, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, ids, scenario, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, ids, scenario, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _supervisor_manifest(scenario: Scenario, index: int) -> str:
+    """The manifest of a supervisor the scenario declares inline (generated)."""
+    actor = scenario.actors[index]
+    children = tuple(NodeSpec(c.name, manifest="-", restart=c.restart or "permanent", recovery=c.recovery or "init")
+                     for c in scenario.actors if c.parent == actor.name)
+    return NodeSpec(actor.name, policy=actor.policy, children=children).manifest_text()
+
+
+def run_scenario(scenario: Scenario, seed: int | None = None, *, faults: FaultSchedule | None = None,
+                 check_invariants: bool = True) -> ScenarioResult:
+    """Run ``scenario`` once, with its own fault schedule or the given one."""
+    seed = seed if seed is not None else (scenario.seed if scenario.seed is not None else 0)
+    schedule = faults if faults is not None else scenario.faults
+    rt = Runtime(seed, faults=schedule if len(schedule) else None, **scenario.options)
+    rt.trace.meta.update({"scenario": scenario.name, "scenario_path": str(scenario.path),
+                          "faults": schedule.to_dicts()})
+    ids: dict[str, str] = {}
+    for i, spec in enumerate(scenario.actors):
+        init_state = _substitute(spec.init_state, ids, scenario, f"actor[{i}].init_state")
+        if isinstance(init_state, str):
+            init_state = init_state.encode("utf-8")
+        source = _supervisor_manifest(scenario, i) if spec.policy is not None else spec.manifest
+        try:
+            ids[spec.name] = rt.spawn(source, init_state=init_state, name=spec.name,
+                                      parent=ids[spec.parent] if spec.parent else None)
+        except HarnessError as exc:
+            raise ScenarioError(str(exc), file=scenario.path, field=f"actor[{i}]") from None
+    pending = _deliver(scenario, rt, ids, seed)
+    if scenario.end_ms is not None:
+        rt.run(until=max(scenario.end_ms, rt.now))
+    else:
+        rt.run_until_idle()
+    result = ScenarioResult(scenario, rt, seed, ids, _expectations(scenario, rt, ids, pending, schedule),
+                            schedule=schedule)
+    if check_invariants:
+        result.violations = check(scenario, rt)
+    return result
+
+
+def check(scenario: Scenario, runtime: Runtime) -> list:
+    """The scenario's invariants over a run."""
+    from ..invariants import INVARIANTS, check_all
+
+    if "all" in scenario.invariants:
+        return check_all(runtime, policies=scenario.policies)
+    from ..invariants import records_of
+
+    records = records_of(runtime)
+    found = []
+    for name in scenario.invariants:
+        found += INVARIANTS[name](records, policies=scenario.policies)
+    return sorted(found, key=lambda v: v.time_ms)
+
+
+def _deliver(scenario: Scenario, rt: Runtime, ids: dict[str, str], seed: int) -> list:
+    pending = []
+    for step in scenario.steps:
+        target = ids[step.target]
+        delay = step.at - rt.now
+        if delay < 0:
+            raise ScenarioError(f"at = {step.at} ms is before the actors finished spawning ({rt.now} ms)",
+                                file=scenario.path, field=f"{step.where}.at")
+        payload = _substitute(step.payload, ids, scenario, step.where)
+        if step.action == "send":
+            rt.send(target, payload, delay_ms=delay)
+        elif step.action == "request":
+            pending.append((step, rt.request(target, payload, delay_ms=delay)))
+        else:
+            rt.scheduler.at(step.at, rt.stop, target)
+    fake = None
+    for load in scenario.workloads:
+        if load.faker is not None and fake is None:
+            from faker import Faker
+
+            fake = Faker()
+            fake.seed_instance(seed)
+        for at in range(load.from_ms, load.until_ms + 1, load.every_ms):
+            payload = load.send if load.send is not None else str(getattr(fake, load.faker)())
+            rt.send(ids[load.to], _substitute(payload, ids, scenario, load.where), delay_ms=max(0, at - rt.now))
+    return pending
+
+
+def _expectations(scenario: Scenario, rt: Runtime, ids: dict[str, str], pending: list,
+                  schedule: FaultSchedule) -> list[str]:
+    problems = []
+    if rt.ended is not None:
+        ender = next((a for a in scenario.actors if ids[a.name] == rt.ended.actor), None)
+        if ender is None or ender.expect not in ("failed", "any"):
+            problems.append(f"the run ended early: {rt.ended}")
+    if schedule is not scenario.faults and scenario.explore is not None:
+        return problems  # exploring: the file's expectations were written for the run without faults
+    for spec in scenario.actors:
+        view = rt.actor(ids[spec.name])
+        status = "running" if view.alive else view.status
+        if spec.expect != "any" and status != spec.expect:
+            why = f" ({view.exit_reason})" if view.exit_reason else ""
+            problems.append(f"actor {spec.name}: expected {spec.expect}, but it is {status}{why}")
+        elif spec.expect_exit and (view.exit_reason is None or view.exit_reason.kind != spec.expect_exit):
+            got = view.exit_reason.kind if view.exit_reason else "no exit"
+            problems.append(f"actor {spec.name}: expected exit {spec.expect_exit}, got {got}")
+        if spec.expect_incarnation is not None and view.incarnation != spec.expect_incarnation:
+            problems.append(f"actor {spec.name}: expected incarnation {spec.expect_incarnation}, "
+                            f"it is at {view.incarnation}")
+    for step, req in pending:
+        label = f"{step.where} (request {step.payload!r} to {step.target} at {step.at} ms)"
+        expected = None
+        if step.expect_reply is not None:
+            expected = _substitute(step.expect_reply, ids, scenario, f"{step.where}.expect_reply").encode()
+        if not req.done:
+            problems.append(f"{label}: no reply by the end of the run")
+        elif step.expect_error and req.ok:
+            problems.append(f"{label}: expected an error, got reply {req.reply!r}")
+        elif not step.expect_error and not req.ok:
+            problems.append(f"{label}: failed: {req.error}")
+        elif expected is not None and req.reply != expected:
+            problems.append(f"{label}: expected reply {expected!r}, got {req.reply!r}")
+    return problems
