@@ -614,13 +614,25 @@ def test_records_of_says_what_it_accepts():
         records_of(3)
 
 
+def test_assert_holds_raises_with_every_violation():
+    rt, _ = guest_run("sup_never")
+    with pytest.raises(invariants.InvariantViolation) as info:
+        invariants.assert_holds(rt, policies={"sup_never": {"strategy": "one_for_one"}})
+    assert [v.invariant for v in info.value.violations] == ["strategy_conformance"]
+    assert str(info.value).startswith("1 supervision invariant violation(s):")
+    invariants.assert_holds(rt, policies={"sup_never": {"strategy": "one_for_one"}}, only=["chain_integrity"])
+    with pytest.raises(ValueError, match="unknown invariant 'nope'"):
+        invariants.assert_holds(rt, only=["nope"])
+
+
 def test_the_public_surface():
     assert list(INVARIANTS) == ["strategy_conformance", "restart_types", "intensity", "failure_isolation",
                                 "state_recovery", "no_orphans", "reverse_order_shutdown", "chain_integrity",
                                 "messages"]
     assert all(INVARIANTS[name].__name__ == f"check_{name}" for name in INVARIANTS)
-    assert sorted(invariants.__all__) == sorted(["INVARIANTS", "Violation", "check_all", "check_determinism",
-                                                 "records_of", *(f"check_{n}" for n in INVARIANTS)])
+    assert sorted(invariants.__all__) == sorted(["INVARIANTS", "InvariantViolation", "Violation", "assert_holds",
+                                                 "check_all", "check_determinism", "records_of",
+                                                 *(f"check_{n}" for n in INVARIANTS)])
     assert check_failure_isolation is INVARIANTS["failure_isolation"]
 
 

@@ -22,6 +22,15 @@ class RunRandom(random.Random):
         self.root_seed = seed
         super().__init__(seed)
 
+    def reseed(self, seed: int) -> "RunRandom":
+        """Start over from ``seed`` (one long-lived generator, e.g. registered with
+        Hypothesis, can serve run after run)."""
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise TypeError(f"the seed must be an integer, not {seed!r}")
+        self.root_seed = seed
+        self.seed(seed)
+        return self
+
     def uuid(self) -> str:
         """A version-4 UUID string drawn from this generator."""
         return str(uuid.UUID(int=self.getrandbits(128), version=4))

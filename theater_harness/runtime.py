@@ -58,6 +58,7 @@ class Runtime:
         epoch_ms: int = DEFAULT_EPOCH_MS,
         use_cache: bool = True,
         faults: FaultSchedule | None = None,
+        rng: RunRandom | None = None,
     ):
         for label, value, low in (("fuel", fuel, 1), ("request_timeout_ms", request_timeout_ms, 1),
                                   ("message_latency_ms", message_latency_ms, 0), ("epoch_ms", epoch_ms, 0)):
@@ -65,7 +66,7 @@ class Runtime:
         if memory is not None:
             _check_int("memory", memory, 65536)
         self.seed = seed
-        self.rng = RunRandom(seed)
+        self.rng = rng.reseed(seed) if rng is not None else RunRandom(seed)
         self._ids = self.rng.stream("actor-ids")
         self.message_ids = self.rng.stream("message-ids")  # request and channel ids
         self.clock = VirtualClock()

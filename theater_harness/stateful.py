@@ -30,6 +30,24 @@ DEFAULT_TREE = TreeSpec(NodeSpec("root", policy=Policy("one_for_all", intensity=
 )))
 
 
+_RNG: Any = None
+
+
+def machine_rng() -> Any:
+    """The generator every machine's runtime uses, reseeded with each example's seed. It is
+    registered once with Hypothesis (``register_random``), which manages registered
+    generators around each test case; one shared instance keeps that cheap."""
+    global _RNG
+    if _RNG is None:
+        from hypothesis import register_random
+
+        from ._rng import RunRandom
+
+        _RNG = RunRandom(0)
+        register_random(_RNG)
+    return _RNG
+
+
 class SupervisionMachine(RuleBasedStateMachine):
     """Fault injection, messages and time against one tree; invariants after each step."""
 
@@ -56,12 +74,9 @@ class SupervisionMachine(RuleBasedStateMachine):
 
     @initialize(seed=st.integers(0, 2**32 - 1))
     def start(self, seed: int) -> None:
-        from hypothesis import register_random
-
         from .runtime import Runtime
 
-        self.runtime = Runtime(seed, **self.runtime_options)
-        register_random(self.runtime.rng)  # Hypothesis controls (and replays) the run's RNG
+        self.runtime = Runtime(seed, rng=machine_rng(), **self.runtime_options)
         self.ids = self.tree.spawn(self.runtime)
         self.steps.append(f"seed {seed}")
 
