@@ -149,7 +149,7 @@ def pytest_runtest_call(item: pytest.Item):
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     rep = outcome.get_result()
-    if rep.when != "call":
+    if rep.when != "call" or hasattr(item, "scenario"):  # a scenario item reports for itself
         return
     runs = list(item.stash.get(RUNS_KEY, []))
     fixture_runtime = getattr(item, "funcargs", {}).get("theater")

@@ -117,3 +117,13 @@ def test_bad_input_leaves_the_runtime_usable(tmp_path):
         rt.spawn(tmp_path / "missing.toml")
     assert rt.ask(counter, "inc") == b"1"
     assert [a.name for a in rt.actors] == ["counter"]
+
+
+def test_spawning_under_a_stopped_parent_is_refused_and_names_the_parent():
+    rt = Runtime()
+    parent = rt.spawn(manifest("counter"), name="gone")
+    rt.stop(parent)
+    with pytest.raises(SpawnError, match=re.escape(
+            f"cannot spawn 'counter' under gone ({parent}): the parent is not running, it is stopped")):
+        rt.spawn(manifest("counter"), parent=parent)
+    assert [a.name for a in rt.actors] == ["gone"]  # nothing half-spawned was left behind

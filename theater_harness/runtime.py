@@ -136,6 +136,9 @@ class Runtime:
         """
         manifest = self._manifest(manifest, base_dir=None)
         parent_actor = self._resolve(parent) if parent is not None else None
+        if parent_actor is not None and not parent_actor.alive:
+            raise SpawnError(f"cannot spawn {manifest.name!r} under {parent_actor.name} ({parent_actor.id}): "
+                             f"the parent is not running, it is {parent_actor.status}")
         return self._spawn(manifest, _init_bytes(init_state), name=name, parent=parent_actor,
                            fuel=fuel, memory=memory).id
 

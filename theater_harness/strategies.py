@@ -120,7 +120,9 @@ def _one_fault(draw: st.DrawFn, kinds: list[str], targets: list[str], workers: l
     target = draw(st.sampled_from(workers if kind in ("slow", "hang", "host-error", "memory") else targets))
     if kind in ("trap", "err", "init-trap", "init-err"):
         if draw(st.booleans()):
-            return fault(kind, target, on_call=draw(st.integers(1, 6)))
+            # an init fault's on_call counts inits: from the 2nd, a restart (the 1st is the spawn)
+            first = 2 if kind.startswith("init-") else 1
+            return fault(kind, target, on_call=draw(st.integers(first, 6)))
     extra: dict = {}
     if kind == "hang":
         extra["duration_ms"] = draw(st.integers(0, 1000))
