@@ -161,3 +161,126 @@ def test_the_module_runs_as_a_command():
     out = subprocess.run([sys.executable, "-m", "theater_harness", "verify-chain",
                           str(CHAINS / "runtime-test-chain.json")], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.startswith("valid: 6 events")
+
+
+@pytest.fixture
+def saved_trace(capsys, tmp_path):
+    path = tmp_path / "link-faults.trace.json"
+    status, _, _ = run(capsys, "run", str(SCENARIOS / "link-faults.scenario.toml"), "--trace-out", str(path))
+    assert status == 0
+    return path
+
+
+def test_a_saved_trace_replays_identically(capsys, saved_trace):
+    saved = json.loads(saved_trace.read_text())
+    assert [f["kind"] for f in saved["faults"]] == ["drop", "delay", "duplicate", "reorder"]
+    status, out, _ = run(capsys, "replay", str(saved_trace))
+    assert status == 0
+    assert out.startswith(f"== replay of {SCENARIOS / 'link-faults.scenario.toml'} (seed 0, 4 faults)")
+    assert out.rstrip().endswith(f"identical: the replay gave the saved trace ({len(saved['records'])} records)")
+
+
+def test_a_replay_names_the_first_record_that_differs(capsys, saved_trace, tmp_path):
+    saved = json.loads(saved_trace.read_text())
+    saved["records"][7]["t"] += 1
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(saved))
+    status, out, _ = run(capsys, "replay", str(tampered))
+    assert status == 1
+    assert out.rstrip().endswith("differs: the replay's trace departs from the saved one at record 7")
+
+
+def test_replay_with_another_schedule_differs_from_the_saved_run(capsys, saved_trace, tmp_path):
+    schedule = tmp_path / "none.toml"
+    schedule.write_text("")
+    status, out, _ = run(capsys, "replay", str(saved_trace), "--schedule", str(schedule))
+    assert status == 1 and "(seed 0, 0 faults)" in out and "differs: " in out
+
+
+def test_replay_from_a_scenario_seed_and_json_schedule(capsys, tmp_path):
+    schedule = tmp_path / "s.json"
+    schedule.write_text(json.dumps({"fault": [{"kind": "trap", "target": "counter", "on_call": 1}]}))
+    out_trace = tmp_path / "replayed.json"
+    status, out, _ = run(capsys, "replay", "--scenario", str(SCENARIOS / "counter.scenario.toml"),
+                         "--seed", "9", "--schedule", str(schedule), "--trace-out", str(out_trace))
+    assert out.startswith(f"== replay of {SCENARIOS / 'counter.scenario.toml'} (seed 9, 1 faults)")
+    trace = json.loads(out_trace.read_text())
+    assert trace["seed"] == 9 and trace["faults"] == [{"kind": "trap", "on_call": 1, "target": "counter"}]
+    assert any(r["kind"] == "fault" for r in trace["records"])
+    assert status in (0, 1)  # the verdict is the scenario's; what matters is that the schedule was applied
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["replay"], "replay needs a saved trace, or --scenario FILE and --seed N"),
+    (["replay", "missing.json"], "missing.json: trace file not found"),
+    (["show", "missing.json"], "missing.json: trace file not found"),
+])
+def test_replay_and_show_refuse_bad_arguments_with_exit_2(capsys, argv, message):
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and message in err
+
+
+def test_a_schedule_file_with_an_unknown_key_is_refused(capsys, saved_trace, tmp_path):
+    schedule = tmp_path / "s.json"
+    schedule.write_text(json.dumps({"faults": [{"kind": "trap", "target": "counter", "on_call": 1}]}))
+    status, _, err = run(capsys, "replay", str(saved_trace), "--schedule", str(schedule))
+    assert status == 2
+    assert f"{schedule}: field 'faults': unknown key 'faults'; a fault schedule holds only 'fault'" in err
+
+
+def test_a_saved_trace_serves_as_a_schedule_file(capsys, saved_trace):
+    status, out, _ = run(capsys, "replay", str(saved_trace), "--schedule", str(saved_trace))
+    assert status == 0 and "(seed 0, 4 faults)" in out and "identical: " in out
+
+
+def test_show_refuses_a_json_file_that_is_not_a_trace(capsys, tmp_path):
+    path = tmp_path / "chain.json"
+    path.write_text((CHAINS / "runtime-test-chain.json").read_text())
+    status, _, err = run(capsys, "show", str(path))
+    assert status == 2 and f"{path}: not a theater-harness trace (no 'records')" in err
+
+
+def test_show_prints_the_tree_and_the_timeline_around_a_time(capsys, saved_trace):
+    status, out, _ = run(capsys, "show", str(saved_trace), "--around", "2000", "--window", "6")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "== link faults: drop, delay, duplicate, reorder (seed 0)"
+    assert lines[1].split()[:3] == ["echo", "413b28dc", "running"]
+    assert lines[2].split()[:3] == ["pinger", "ea35cf97", "running"]
+    timeline = [line for line in lines if " ms  " in line]
+    assert len(timeline) == 6
+    assert any("request-failed" in line and line.lstrip().startswith("2000 ms") for line in timeline)
+
+
+def test_show_html_writes_a_self_contained_page(capsys, saved_trace, tmp_path):
+    page = tmp_path / "trace.html"
+    status, out, _ = run(capsys, "show", str(saved_trace), "--html", str(page))
+    assert status == 0 and out.rstrip().endswith(f"wrote {page}")
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>") and 'data-actor-id="413b28dc' in html
+    assert "<script src=" not in html and "<link " not in html  # nothing fetched from elsewhere
+
+
+def test_an_explore_scenario_reports_its_runs_and_the_fault_space(capsys):
+    status, out, _ = run(capsys, "run", str(SCENARIOS / "explore.scenario.toml"), "--examples", "5", "--coverage")
+    assert status == 0
+    row = next(line for line in out.splitlines() if line.startswith("explored: "))
+    assert row.split()[-5:-3] == ["0", "5"]  # seed 0, 5 runs
+    assert " of 540 cells (strategy x restart type x kind x phase) exercised over 5 runs" in out
+
+
+def test_an_xfail_scenario_that_fails_is_ok_and_says_why(capsys):
+    status, out, _ = run(capsys, "run", str(SCENARIOS / "broken-supervisor.scenario.toml"))
+    assert status == 0
+    assert "  XFAIL (sup_wrong is a mutant: it restarts the wrong sibling)" in out
+    assert out.rstrip().endswith("1 of 1 scenarios ok")
+
+
+def test_an_xfail_scenario_that_passes_fails_the_run(capsys, tmp_path):
+    path = tmp_path / "x.scenario.toml"
+    path.write_text((SCENARIOS / "counter.scenario.toml").read_text()
+                    .replace('name = "counter keeps count"', 'name = "counter keeps count"\nxfail = "should fail"')
+                    .replace('"actors/counter.toml"', f'"{manifest("counter")}"'))
+    status, out, _ = run(capsys, "run", str(path))
+    assert status == 1 and "  XPASS (should fail)" in out
+    assert out.rstrip().endswith("0 of 1 scenarios ok: failed counter keeps count")

@@ -27,21 +27,21 @@ def exit_of(rt: Runtime, actor: str):
     ("hang", "out-of-fuel", "wasm trap: all fuel consumed by WebAssembly (injected by fault #0: a hang)"),
 ])
 def test_a_call_fault_ends_the_incarnation_on_the_nth_call(kind, exit_kind, message):
-    rt = Runtime(seed=1, faults=FaultSchedule([fault(kind, "counter", on_call=3)]))
-    counter = rt.spawn(manifest("counter"))  # call 1: init
+    rt = Runtime(seed=1, faults=FaultSchedule([fault(kind, "counter", on_call=2)]))
+    counter = rt.spawn(manifest("counter"))  # init is not counted: on_call counts handler calls
     for _ in range(3):
-        rt.send(counter, "inc")  # calls 2, 3 (faulted), and a third that is dropped
+        rt.send(counter, "inc")  # calls 1, 2 (faulted), and a third that is dropped
     rt.run_until_idle()
     reason = exit_of(rt, counter)
     assert (reason.kind, reason.message) == (exit_kind, message)
     assert rt.actor(counter).state == b'{"count":1}'
     assert faults_fired(rt) == [(0, kind)]
     record = rt.trace.of_kind("fault")[0]
-    assert record.fields["call"] == 3 and record.fields["phase"] == "running"
+    assert record.fields["call"] == 2 and record.fields["phase"] == "running"
 
 
 def test_a_hang_costs_the_virtual_time_it_is_given():
-    rt = Runtime(seed=1, faults=FaultSchedule([fault("hang", "counter", on_call=2, duration_ms=750)]))
+    rt = Runtime(seed=1, faults=FaultSchedule([fault("hang", "counter", on_call=1, duration_ms=750)]))
     counter = rt.spawn(manifest("counter"))
     rt.send(counter, "inc", delay_ms=100)
     rt.run_until_idle()
@@ -60,7 +60,7 @@ def test_a_time_triggered_fault_applies_to_the_next_call_after_its_time():
 
 
 def test_a_slow_call_takes_virtual_time_and_holds_the_actor(rt):
-    rt.inject(fault("slow", "echo", on_call=2, delay_ms=500))
+    rt.inject(fault("slow", "echo", on_call=1, delay_ms=500))
     echo = rt.spawn(manifest("echo"))
     first = rt.request(echo, "a")
     second = rt.request(echo, "b", delay_ms=10)

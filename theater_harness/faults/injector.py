@@ -25,7 +25,7 @@ class FaultInjector:
         self.rt = runtime
         self.faults: list[Fault] = []
         self.fired: list[int] = []  # fault indexes, in the order they fired
-        self._calls: dict[str, int] = {}  # actor id -> calls into it so far
+        self._calls: dict[str, int] = {}  # actor id -> calls into its exports other than init so far
         self._inits: dict[str, int] = {}  # actor id -> inits so far
         self._messages: dict[tuple[str, str], int] = {}  # (from, to) -> messages so far
         self._armed_calls: list[int] = []  # time-triggered call faults waiting for their call
@@ -128,15 +128,14 @@ class FaultInjector:
     def on_call(self, actor: Any, key: tuple[str, str]) -> tuple[int, Fault] | None:
         """The fault, if any, that takes over this call into ``actor``."""
         is_init = key == INIT
-        count = self._calls[actor.id] = self._calls.get(actor.id, 0) + 1
-        inits = self._inits[actor.id] = self._inits.get(actor.id, 0) + (1 if is_init else 0)
+        # init calls and the other calls are counted apart, over all incarnations: an init
+        # fault's on_call = 2 is the first restart; a trap's on_call = 1 is the first handler call
+        counts = self._inits if is_init else self._calls
+        count = counts[actor.id] = counts.get(actor.id, 0) + 1
         for index, fault in enumerate(self.faults):
-            if fault.on_call is None or fault.kind not in ON_CALL_KINDS or index in self.fired:
+            if fault.on_call != count or fault.kind not in ON_CALL_KINDS or index in self.fired:
                 continue
-            wants_init = fault.kind.startswith("init-")
-            if wants_init != is_init or not self._matches(fault.target, actor):
-                continue
-            if fault.on_call == (inits if wants_init else count):
+            if fault.kind.startswith("init-") == is_init and self._matches(fault.target, actor):
                 self._fire(index, actor, phase="init" if is_init else "running", call=count)
                 return index, fault
         for index in self._armed_calls:

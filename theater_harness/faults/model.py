@@ -9,7 +9,7 @@ wasm is changed.
     [[fault]]
     kind = "trap"              # see KINDS
     target = "root/worker"     # an actor: its id, its name, or a path of names from a root
-    on_call = 3                # or at_ms = 1500
+    on_call = 3                # its 3rd handler call (or at_ms = 1500)
 
     [[fault]]
     kind = "drop"
@@ -66,8 +66,10 @@ OUTSIDE = "outside"  # the sender of messages from the test itself
 @dataclass(frozen=True)
 class Fault:
     """One fault. Exactly one of ``target``/``link``/``groups`` is set (per its kind), and
-    at most one trigger: ``at_ms``, ``on_call`` (the target's Nth call, from 1) or
-    ``on_message`` (the link's Nth message, from 1); none means "from the start"."""
+    at most one trigger: ``at_ms``, ``on_call`` or ``on_message`` (the link's Nth message,
+    from 1); none means "from the start". ``on_call`` counts from 1 over all incarnations:
+    for ``init-trap``/``init-err`` the target's Nth init (1 is its spawn, 2 its first
+    restart), for the other kinds its Nth call into an export other than init."""
 
     kind: str
     target: str | None = None
@@ -205,7 +207,7 @@ class FaultSchedule:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ScenarioError(f"not valid JSON: {exc}", file=source) from None
-        return cls.from_dicts(doc.get("fault", []) if isinstance(doc, dict) else doc, source=source)
+        return cls._from_doc(doc, source)
 
     @classmethod
     def from_toml(cls, text: str, *, source: str = "<faults>") -> "FaultSchedule":
@@ -213,6 +215,19 @@ class FaultSchedule:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"not valid TOML: {exc}", file=source) from None
+        return cls._from_doc(doc, source)
+
+    @classmethod
+    def _from_doc(cls, doc: Any, source: str) -> "FaultSchedule":
+        """A schedule document: ``{"fault": [...]}``, a bare list of faults, or a saved trace (its ``faults``)."""
+        if not isinstance(doc, dict):
+            return cls.from_dicts(doc, source=source)
+        if "records" in doc and "faults" in doc:
+            return cls.from_dicts(doc["faults"], source=source)
+        unknown = sorted(set(doc) - {"fault"})
+        if unknown:
+            raise ScenarioError(f"unknown key {unknown[0]!r}; a fault schedule holds only 'fault' "
+                                f"(an array of fault tables, [[fault]] in TOML)", file=source, field=unknown[0])
         return cls.from_dicts(doc.get("fault", []), source=source)
 
     def describe(self) -> list[str]:
