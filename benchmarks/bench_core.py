@@ -250,7 +250,7 @@ def timers(actors: int, msgs: int) -> tuple[int, int, int]:
 class Figure:
     key: str
     label: str
-    unit: str  # "us" (lower is better), "x" (ratio), "/s" (higher is better)
+    unit: str  # "us" or "s" (lower is better), "x" (ratio), "/s" (higher is better)
     target: str = ""
     meets: Callable[[float], bool] | None = None
 
@@ -316,6 +316,8 @@ def summarize(samples: list[float]) -> dict[str, Any]:
 def _fmt(value: float, unit: str, ms: bool = False) -> str:
     if unit == "x":
         return f"{value:.2f}x"
+    if unit == "s":
+        return f"{value:,.3f} s"
     if unit == "us":
         return f"{value / 1e3:,.2f} ms" if ms else f"{value:,.1f} us"
     return f"{value:,.0f} /s"

@@ -84,7 +84,8 @@ class ScenarioItem(pytest.Item):
         if not isinstance(failure, ScenarioFailure):
             return super().repr_failure(excinfo)
         result = failure.result
-        path = report.save_trace(result.runtime, trace_dir(self.config), self.nodeid)
+        # an expected failure (xfail) is reported only with -rx: its trace is not worth a file
+        path = None if self.scenario.xfail else report.save_trace(result.runtime, trace_dir(self.config), self.nodeid)
         header = f"scenario {self.scenario.name!r} ({self.scenario.path}) failed"
         body = report.failure_report(self, result.runtime, path, violations=result.violations,
                                      policies=self.scenario.policies, problems=result.problems)

@@ -107,3 +107,19 @@ def test_many_failures_in_a_row_leave_the_runtime_working(rt):
     assert {rt.actor(v).exit_reason.kind for v in victims} == {"trap", "err"}
     counter = rt.spawn(manifest("counter"))
     assert rt.ask(counter, "inc") == b"1"
+
+
+def test_instantiating_big_data_segments_is_not_charged_to_the_call_budget():
+    rt = Runtime(seed=1, fuel=10_000)  # far less fuel than the 1 MiB of data instantiation copies
+    ballast = rt.spawn(manifest("ballast"))
+    assert rt.actor(ballast).alive
+    assert rt.ask(ballast, "abc") == b"ZZZ"
+
+
+def test_a_failure_while_instantiating_says_so():
+    rt = Runtime(seed=1, memory=512 * 1024)  # under the ballast's initial memory
+    ballast = rt.spawn(manifest("ballast"))
+    reason = rt.actor(ballast).exit_reason
+    assert str(reason) == ("memory in instantiate: memory limit exceeded: the actor's initial linear memory "
+                           "needs 1179648 bytes, over its memory cap of 524288 bytes")
+    assert (reason.kind, reason.export, reason.incarnation) == ("memory", "instantiate", 1)

@@ -15,8 +15,8 @@ from theater_harness.fault_space import Cell, FaultSpace
 from theater_harness.faults import FaultSchedule, fault
 from theater_harness.invariants import check_all
 from theater_harness.stateful import SupervisionMachine
-from theater_harness.strategies import (COUNTER, CRASHER, KIND_ORDER, fault_schedules, supervision_trees,
-                                        trees_with_schedules)
+from theater_harness.strategies import (ACTOR_KINDS, COUNTER, CRASHER, HEALABLE_KINDS, KIND_ORDER, fault_schedules,
+                                        supervision_trees, trees_with_schedules)
 from theater_harness.supervision import supervisor as supervisor_module
 from theater_harness.trees import EXAMPLES, NodeSpec, Policy, TreeSpec
 
@@ -54,6 +54,16 @@ def test_search_finds_an_intensity_the_runtime_does_not_honour_and_shrinks_to_tw
         found = minimal_breaking_schedule(tree)
         assert found == FaultSchedule([fault("stop", "w0", at_ms=0), fault("stop", "w1", at_ms=0)])
         assert [v.invariant for v in check_all(tree.run(faults=found))] == ["strategy_conformance", "intensity"]
+
+
+def test_corrupt_state_is_opt_in_and_the_state_recovery_invariant_catches_it():
+    assert set(ACTOR_KINDS) - set(HEALABLE_KINDS) == {"corrupt-state"}
+    tree = TreeSpec(NodeSpec("root", policy=Policy("one_for_one", intensity=3), children=(
+        NodeSpec("w1", manifest=COUNTER, recovery="last"),)), workload=WORK)
+    found = find(fault_schedules(tree, max_faults=4, kinds=("stop", "corrupt-state")),
+                 lambda s: bool(check_all(tree.run(faults=s))), random=random.Random(0), settings=SEARCH)
+    assert found == FaultSchedule([fault("stop", "w1", at_ms=0), fault("corrupt-state", "w1", at_ms=0)])
+    assert [v.invariant for v in check_all(tree.run(faults=found))] == ["state_recovery"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

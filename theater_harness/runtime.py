@@ -7,6 +7,8 @@ every call, host call and lifecycle event in the actors' chains and in the run's
 
 from __future__ import annotations
 
+import functools
+
 import itertools
 import json
 from pathlib import Path
@@ -30,7 +32,7 @@ from .faults.injector import FaultInjector
 from .supervision import supervision_of
 from .supervision.recovery import Journal, ReplayDispatch, replay
 from .trace import Trace, state_digest
-from .wasm import SUSPENDED, ActorComponent, Incarnation, Suspension, WasmtimeError, load_component
+from .wasm import INSTANTIATE, SUSPENDED, ActorComponent, Incarnation, Suspension, WasmtimeError, load_component
 from .wasm import short_error as _short
 
 DEFAULT_FUEL = 10_000_000  # per call; a hang ends in "out-of-fuel" after ~10-50 ms of wall time
@@ -150,7 +152,7 @@ class Runtime:
             if base_dir is not None and not path.is_absolute():
                 path = base_dir / path
             return _load_manifest_cached(path)
-        return parse_manifest(manifest, base_dir=base_dir)
+        return _parse_manifest_cached(manifest, base_dir)
 
     def _spawn(self, manifest: Manifest, init_bytes: bytes | None, *, name: str | None,
                parent: Actor | None, fuel: int | None = None, memory: int | None = None,
@@ -217,7 +219,7 @@ class Runtime:
                                          fuel=actor.fuel, memory_cap=actor.memory)
         except WasmtimeError as exc:
             kind = getattr(exc, "kind", SPAWN_ERROR)  # the memory layer marks a cap hit
-            self._end(actor, FAILED, ExitReason(kind, _short(str(exc)), actor.id, actor.incarnation, INIT_NAME,
+            self._end(actor, FAILED, ExitReason(kind, _short(str(exc)), actor.id, actor.incarnation, INSTANTIATE,
                                                 time_ms=self.now))
             if then is not None:
                 then(None)
@@ -517,7 +519,7 @@ class Runtime:
             instance = Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
         except WasmtimeError as exc:
             self._end(actor, FAILED, ExitReason(getattr(exc, "kind", SPAWN_ERROR), _short(str(exc)), actor.id,
-                                                actor.incarnation, INIT_NAME, time_ms=self.now))
+                                                actor.incarnation, INSTANTIATE, time_ms=self.now))
             if then is not None:
                 then(None)
             return
@@ -666,6 +668,13 @@ def _load_manifest_cached(path: Path) -> Manifest:
     if manifest is None:
         manifest = _MANIFESTS[key] = load_manifest(path)
     return manifest
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_manifest_cached(text: str, base_dir: Path | None) -> Manifest:
+    """``parse_manifest`` of manifest text, once per process (generated trees spawn the same
+    supervisor manifests in every run). Errors are not cached: they raise every time."""
+    return parse_manifest(text, base_dir=base_dir)
 
 
 class Wait(Suspension):

@@ -53,13 +53,14 @@ def _event_fields(chain: Any, index: int) -> dict:
 class Trace:
     """An append-only log of a run's records."""
 
-    __slots__ = ("_raw", "seed", "meta", "_chain_of")
+    __slots__ = ("_raw", "seed", "meta", "_chain_of", "_dicts")
 
     def __init__(self, seed: int | None = None, chain_of: Any = None):
         self._raw: list[tuple] = []  # (time, kind, actor, fields | chain index)
         self.seed = seed
         self.meta: dict[str, Any] = {}
         self._chain_of = chain_of  # actor id -> its EventChain
+        self._dicts: list[dict] = []  # dicts() so far: the log only grows, so they stay valid
 
     def add(self, time_ms: int, kind: str, actor: str | None, fields: dict | tuple = ()) -> None:
         """Append a record. ``fields`` is a dict, or (cheaper on hot paths) a flat tuple
@@ -86,6 +87,27 @@ class Trace:
     def records(self) -> list[TraceRecord]:
         return list(self)
 
+    def dicts(self) -> list[dict]:
+        """Every record as a flat dict (``TraceRecord.to_dict``), made once: the invariant
+        checks, the fault-space count and the reports all read the same list, so treat it as
+        read-only. Records added later are materialized on the next call."""
+        done = len(self._dicts)
+        if done < len(self._raw):
+            chain_of = self._chain_of
+            for seq in range(done, len(self._raw)):
+                t, kind, actor, fields = self._raw[seq]
+                out = {"seq": seq, "t": t, "kind": kind}
+                if actor is not None:
+                    out["actor"] = actor
+                if kind == "event":
+                    out.update(_event_fields(chain_of(actor), fields))
+                elif fields.__class__ is tuple:
+                    out.update(zip(fields[0::2], fields[1::2]))
+                else:
+                    out.update(fields)
+                self._dicts.append(out)
+        return list(self._dicts)
+
     def of_kind(self, *kinds: str) -> list[TraceRecord]:
         """Records of the given kinds, in order."""
         wanted = set(kinds)
@@ -95,7 +117,7 @@ class Trace:
         return [raw[1] for raw in self._raw]
 
     def to_dict(self) -> dict:
-        return {"format": FORMAT, "seed": self.seed, **self.meta, "records": [r.to_dict() for r in self]}
+        return {"format": FORMAT, "seed": self.seed, **self.meta, "records": self.dicts()}
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Canonical JSON: sorted keys, ASCII only; compact unless ``indent`` is given."""

@@ -23,12 +23,12 @@ def records_of(source: Any) -> list[dict]:
             raise TypeError("a trace dict has a 'records' list; this one has none")
         return source["records"]
     if isinstance(source, list):
-        if all(isinstance(r, dict) for r in source):
+        if not source or (isinstance(source[0], dict) and isinstance(source[-1], dict)):
             return source
         return [r if isinstance(r, dict) else r.to_dict() for r in source]  # TraceRecords
     trace = getattr(source, "trace", source)  # a Runtime has its Trace as .trace
-    if hasattr(trace, "records") and hasattr(trace, "to_json"):
-        return [r.to_dict() for r in trace]
+    if hasattr(trace, "dicts"):
+        return trace.dicts()
     raise TypeError(f"cannot read trace records from a {type(source).__name__}: give a Runtime, a Trace, "
                     f"the trace JSON text or a list of record dicts")
 

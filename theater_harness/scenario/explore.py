@@ -35,13 +35,13 @@ def explore(scenario: Scenario, seed: int, *, examples: int | None = None,
         from hypothesis.errors import NoSuchExample
     except ImportError:  # pragma: no cover - hypothesis is a test dependency
         raise HarnessError("exploring ([explore]) needs Hypothesis: pip install hypothesis") from None
-    from ..strategies import ACTOR_KINDS, fault_schedules
+    from ..strategies import HEALABLE_KINDS, fault_schedules
 
     options = scenario.explore
     budget = examples or options.examples
     tree = scenario.tree()
     horizon = options.horizon_ms or scenario.end_ms or 10_000
-    strategy = fault_schedules(tree, max_faults=options.max_faults, kinds=options.kinds or ACTOR_KINDS,
+    strategy = fault_schedules(tree, max_faults=options.max_faults, kinds=options.kinds or HEALABLE_KINDS,
                                horizon_ms=horizon)
     coverage = FaultSpace()
     runs = 0

@@ -10,18 +10,19 @@ from wasmtime import WasmtimeError
 from ._component import ActorComponent, Export, HostImport, Suspension, inspect
 from ._component import load as _load
 from ._engine import WASMTIME_VERSION, cache_dir, engine
-from ._instance import SUSPENDED, Failure, Incarnation, short_error
+from ._instance import INSTANTIATE, SUSPENDED, Failure, Incarnation, short_error
 
-_LOADED: dict[tuple[str, int, int], ActorComponent] = {}
+_LOADED: dict[tuple[int, int, int, int], ActorComponent] = {}
 
 
 def load_component(path: str | Path, *, use_cache: bool = True) -> ActorComponent:
     """The inspected component at ``path``, loaded once per process while the file is
-    unchanged (keyed by path, size and modification time)."""
+    unchanged (keyed by the file's identity, size and modification time, so that two
+    spellings of one path are one entry, without resolving the path on every spawn)."""
     path = Path(path)
     try:
         st = path.stat()
-        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     except OSError:
         return _load(path, use_cache=use_cache)  # raises the clear error
     component = _LOADED.get(key)
@@ -37,6 +38,6 @@ def __getattr__(name: str) -> object:  # ``wasm.ENGINE``, made on first use
 
 
 __all__ = [
-    "ActorComponent", "Export", "Failure", "HostImport", "Incarnation", "SUSPENDED", "Suspension",
+    "ActorComponent", "Export", "Failure", "HostImport", "INSTANTIATE", "Incarnation", "SUSPENDED", "Suspension",
     "WASMTIME_VERSION", "WasmtimeError", "cache_dir", "engine", "inspect", "load_component", "short_error",
 ]

@@ -101,6 +101,10 @@ class _AsyncCall:
         self.func = func  # the future borrows the func handle: keep it alive too
 
 
+INSTANTIATE_FUEL = 1 << 32  # the data-segment allowance of an incarnation without a memory cap
+INSTANTIATE = "instantiate"  # the "export" an ExitReason names for a failure while instantiating
+
+
 class Incarnation:
     """A live instance of an actor's component, in a Store of its own."""
 
@@ -122,7 +126,11 @@ class Incarnation:
         self._funcs: dict[int, tuple[Any, int]] = {}  # export index_key -> (func, its address)
         self.instance = None
         linker = component.linker()
-        _set_fuel(self._ctx, fuel)
+        # Instantiation copies the data segments into linear memory, and wasmtime charges
+        # fuel for the copy (one unit per byte: the harness's own memories rule out
+        # copy-on-write images). The data cannot be larger than the memory it lands in, so
+        # this budget covers any component that fits its cap, plus its start function.
+        _set_fuel(self._ctx, fuel + (memory_cap if memory_cap is not None else INSTANTIATE_FUEL))
         ACTIVE.stack.append(self)
         previous = _memory.enter(account)
         try:

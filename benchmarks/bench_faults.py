@@ -1,0 +1,187 @@
+#!/usr/bin/env python
+"""Fault-schedule throughput: how many fault schedules Hypothesis explores per second on a
+10-actor supervision tree, each schedule of up to 8 faults run from a fresh runtime to the
+end of its virtual horizon and checked against every invariant.
+
+This is the loop a chaos property test runs (``@given(fault_schedules(tree))``: generate,
+spawn, run, check), so its rate is how many schedules a CI job tries per second. The time
+is split into Hypothesis's share (generating and bookkeeping), running the runtime, and
+checking the invariants on the trace.
+
+    python benchmarks/bench_faults.py                 # full run, about a minute on an idle 2-core machine
+    python benchmarks/bench_faults.py --quick         # smoke run, a few seconds
+    python benchmarks/bench_faults.py --markdown --json faults.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for path in (str(ROOT), str(HERE)):  # runnable without PYTHONPATH from a source checkout
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
+
+from bench_core import _check, _cpu_model, _loadavg, summarize  # noqa: E402
+from theater_harness.fault_space import FaultSpace  # noqa: E402
+from theater_harness.invariants import check_all  # noqa: E402
+from theater_harness.strategies import COUNTER, CRASHER, fault_schedules  # noqa: E402
+from theater_harness.trees import NodeSpec, Policy, TreeSpec  # noqa: E402
+from theater_harness.wasm import WASMTIME_VERSION  # noqa: E402
+
+MAX_FAULTS = 8
+
+
+def ten_actor_tree() -> TreeSpec:
+    """root (one_for_one) over two supervisors (one_for_all, rest_for_one) of three workers
+    each, and a worker of its own: 10 actors, every strategy and restart type, with a
+    workload of 20 messages over 10 virtual seconds."""
+    def worker(name: str, manifest: str, restart: str = "permanent", recovery: str = "init") -> NodeSpec:
+        return NodeSpec(name, manifest=manifest, restart=restart, recovery=recovery)
+
+    root = NodeSpec("root", policy=Policy("one_for_one", intensity=4, period_ms=5000), children=(
+        NodeSpec("s1", policy=Policy("one_for_all", intensity=3, period_ms=5000), children=(
+            worker("w1", COUNTER), worker("w2", CRASHER, "transient"), worker("w3", COUNTER, "temporary"))),
+        NodeSpec("s2", policy=Policy("rest_for_one", intensity=3, period_ms=5000), restart="transient", children=(
+            worker("w4", COUNTER, recovery="last"), worker("w5", CRASHER), worker("w6", COUNTER, recovery="replay"))),
+        worker("w7", CRASHER, "transient"),
+    ))
+    workers = [n.name for n, _ in root.walk() if not n.is_supervisor]
+    workload = tuple((i * 500, workers[i % len(workers)], ("inc", "add:2", "hello")[i % 3]) for i in range(20))
+    return TreeSpec(root, workload)
+
+
+def explore(tree: TreeSpec, examples: int, rep: int) -> dict[str, Any]:
+    """One Hypothesis search of ``examples`` schedules (generation phase only, fresh seed
+    per repetition); wall time split into run, check and Hypothesis's share."""
+    totals = {"run_ns": 0, "check_ns": 0, "faults": 0, "events": 0, "virtual_ms": 0, "runs": 0, "violations": 0}
+    space = FaultSpace()
+
+    @seed(rep)
+    @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck), derandomize=False)
+    @given(fault_schedules(tree, max_faults=MAX_FAULTS))
+    def one_schedule(schedule: Any) -> None:
+        start = time.perf_counter_ns()
+        runtime = tree.run(seed=rep, faults=schedule)
+        ran = time.perf_counter_ns()
+        violations = check_all(runtime)
+        checked = time.perf_counter_ns()
+        space.record(runtime)
+        totals["run_ns"] += ran - start
+        totals["check_ns"] += checked - ran
+        totals["faults"] += len(schedule)
+        totals["events"] += runtime.scheduler.events_run
+        totals["virtual_ms"] += runtime.now
+        totals["runs"] += 1
+        totals["violations"] += len(violations)
+
+    gc.collect()
+    start = time.perf_counter_ns()
+    one_schedule()
+    wall_ns = time.perf_counter_ns() - start
+    runs = totals["runs"]
+    _check(runs >= examples * 0.9, f"explore: only {runs} of {examples} schedules ran")
+    _check(totals["violations"] == 0, f"explore: correct supervision violated an invariant "
+                                      f"{totals['violations']} times: the figure would measure a bug")
+    return {
+        "schedules_per_s": runs / wall_ns * 1e9,
+        "ms_per_schedule": wall_ns / runs / 1e6,
+        "run_share": totals["run_ns"] / wall_ns,
+        "check_share": totals["check_ns"] / wall_ns,
+        "hypothesis_share": 1 - (totals["run_ns"] + totals["check_ns"]) / wall_ns,
+        "faults_per_schedule": totals["faults"] / runs,
+        "events_per_schedule": totals["events"] / runs,
+        "virtual_s_per_schedule": totals["virtual_ms"] / runs / 1000,
+        "cells": len(space.counts),
+        "runs": runs,
+    }
+
+
+ROWS = [  # key, label, format, target
+    ("schedules_per_s", "fault schedules / s (generate + run + check)", "{:,.0f}", ">= 100"),
+    ("ms_per_schedule", "wall ms per schedule", "{:.2f}", ""),
+    ("run_share", "share: running the runtime", "{:.0%}", ""),
+    ("check_share", "share: checking the invariants", "{:.0%}", ""),
+    ("hypothesis_share", "share: Hypothesis (generation, bookkeeping)", "{:.0%}", ""),
+    ("faults_per_schedule", "faults per schedule (mean)", "{:.1f}", ""),
+    ("events_per_schedule", "scheduler events per schedule (mean)", "{:.0f}", ""),
+    ("virtual_s_per_schedule", "virtual seconds per schedule (mean)", "{:.1f}", ""),
+    ("cells", "fault-space cells exercised", "{:.0f}", ""),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=None, metavar="N", help="searches (default 5; 2 with --quick)")
+    parser.add_argument("--examples", type=int, default=None, metavar="N",
+                        help="schedules per search (default 500; 50 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
+    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    args = parser.parse_args(argv)
+    repeat = args.repeat if args.repeat is not None else (2 if args.quick else 5)
+    examples = args.examples if args.examples is not None else (50 if args.quick else 500)
+    if repeat < 1 or examples < 1:
+        parser.error("--repeat and --examples must be at least 1")
+
+    tree = ten_actor_tree()
+    _check(len(tree.names) == 10, f"the tree has {len(tree.names)} actors, not 10")
+    header = [
+        f"theater-harness fault-schedule benchmark{' (--quick)' if args.quick else ''}",
+        f"python   {platform.python_implementation()} {platform.python_version()}, wasmtime-py {WASMTIME_VERSION}",
+        f"cpu      {_cpu_model()} ({os.cpu_count()} logical CPUs), load average at start {_loadavg()}",
+        f"search   {repeat} Hypothesis searches of {examples} schedules (up to {MAX_FAULTS} faults each) on a "
+        f"10-actor tree; medians, spread min-max",
+    ]
+    print("\n".join(header), flush=True)
+    explore(tree, max(5, examples // 10), 1000)  # warm-up: compiled components, imports, strategy caches
+    began = time.perf_counter_ns()
+    rounds = []
+    for rep in range(repeat):
+        rounds.append(explore(tree, examples, rep))
+        print(f"  search {rep + 1}/{repeat} done", file=sys.stderr, flush=True)
+    wall_s = (time.perf_counter_ns() - began) / 1e9
+    stats = {key: summarize([r[key] for r in rounds]) for key in rounds[0]}
+
+    table = [("figure", "median", "spread (min-max)", "target", "")]
+    for key, label, fmt, target in ROWS:
+        st = stats[key]
+        verdict = ("ok" if st["median"] >= 100 else "MISSED") if target else ""
+        table.append((label, fmt.format(st["median"]), f"{fmt.format(st['min'])} - {fmt.format(st['max'])}",
+                      target, verdict))
+    print()
+    if args.markdown:
+        print("| " + " | ".join(table[0]) + " |\n|---|--:|--:|--:|---|")
+        print("\n".join("| " + " | ".join(row) + " |" for row in table[1:]))
+    else:
+        widths = [max(len(row[i]) for row in table) for i in range(5)]
+        for n, row in enumerate(table):
+            print("  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w)
+                            for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+            if n == 0:
+                print("  ".join("-" * w for w in widths))
+    print()
+    print(f"tree: {tree.describe()}".replace("\n", "\n      "))
+    print(f"whole run {wall_s:.1f} s")
+    if args.json:
+        document = {"header": header, "python": platform.python_version(), "wasmtime": WASMTIME_VERSION,
+                    "cpu": _cpu_model(), "quick": args.quick, "repeat": repeat, "examples": examples,
+                    "max_faults": MAX_FAULTS, "wall_s": round(wall_s, 3), "figures": stats}
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+#!/usr/bin/env python
+"""Scale benchmarks of theater-harness: big supervision trees, and how the cost per event
+grows with the number of actors and the length of the run.
+
+Every measurement runs in a fresh child process (this script started again with
+``--child``), so that its resident memory is its own and no run inherits another's heap.
+Each figure is the median over ``--repeat`` child runs with the min-max spread. The
+benchmark reads the wall clock and ``/proc/self/statm``; the runtime never does.
+
+    python benchmarks/bench_scale.py                  # full run, about a minute on an idle 2-core machine
+    python benchmarks/bench_scale.py --quick          # smoke run, a few seconds (small sizes, 1 repetition)
+    python benchmarks/bench_scale.py --markdown --json scale.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for path in (str(ROOT), str(HERE)):  # runnable without PYTHONPATH from a source checkout
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from bench_core import BenchError, _check, _cpu_model, _loadavg, summarize  # noqa: E402
+
+COUNTER = str(ROOT / "scenarios" / "actors" / "counter.toml")
+
+
+# --- what one child process measures ----------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _clock() -> int:
+    return time.perf_counter_ns()
+
+
+def tree_of(size: int) -> Any:
+    """A tree of ``size`` actors: a root supervisor over ``sqrt``-ish fan-out supervisors
+    (alternating one_for_one, rest_for_one, one_for_all) over counter workers."""
+    from theater_harness.trees import NodeSpec, Policy, TreeSpec
+
+    strategies = ("one_for_one", "rest_for_one", "one_for_all")
+    branches = max(1, round((size - 1) ** 0.5 / 3))
+    workers = size - 1 - branches
+    _check(workers >= branches, f"a tree of {size} actors is too small for {branches} branches")
+    children = []
+    for b in range(branches):
+        count = workers // branches + (1 if b < workers % branches else 0)
+        leaves = tuple(NodeSpec(f"w{b}.{i}", manifest=COUNTER) for i in range(count))
+        children.append(NodeSpec(f"s{b}", policy=Policy(strategies[b % 3], intensity=3), children=leaves))
+    return TreeSpec(NodeSpec("root", policy=Policy("one_for_one", intensity=3), children=tuple(children)))
+
+
+def child_tree(size: int) -> dict[str, float]:
+    """Spawn a tree of ``size`` actors; crash one worker and let it heal; stop the tree."""
+    from theater_harness import Runtime
+    from theater_harness.faults import FaultSchedule, fault
+
+    tree = tree_of(size)
+    rt = Runtime(seed=1, faults=FaultSchedule([fault("trap", "w0.0", on_call=1)]))
+    warm = Runtime(seed=2)
+    warm.spawn(COUNTER)  # compiled component and manifest caches filled, imports done
+    del warm
+    gc.collect()
+    before = _rss_bytes()
+    start = _clock()
+    ids = tree.spawn(rt)
+    spawned = _clock()
+    gc.collect()
+    after = _rss_bytes()
+    live = sum(1 for a in rt.actors if a.alive)
+    _check(live == size, f"tree: {live} of {size} actors are running")
+
+    rt.send(ids["w0.0"], "inc")  # its first call traps: its supervisor restarts it (and siblings)
+    heal_start = _clock()
+    rt.run_until_idle()
+    healed = _clock()
+    worker = rt.actor(ids["w0.0"])
+    _check(worker.alive and worker.incarnation == 2, f"tree: w0.0 did not heal: {worker.exit_reason}")
+
+    stop_start = _clock()
+    rt.stop(ids["root"])
+    rt.run_until_idle()
+    stopped = _clock()
+    _check(not any(a.alive for a in rt.actors), "tree: an actor outlived the stop of the root")
+    return {
+        "spawn_s": (spawned - start) / 1e9,
+        "spawn_us_per_actor": (spawned - start) / size / 1e3,
+        "rss_kib_per_actor": (after - before) / size / 1024,
+        "heal_ms": (healed - heal_start) / 1e6,
+        "stop_s": (stopped - stop_start) / 1e9,
+        "actors": size,
+    }
+
+
+def child_curve(actors: int, messages: int) -> dict[str, float]:
+    """``actors`` counters, ``messages`` sends round-robin at spread virtual times, run to
+    idle: wall time per scheduler event."""
+    from theater_harness import Runtime
+
+    rt = Runtime(seed=1)
+    ids = [rt.spawn(COUNTER) for _ in range(actors)]
+    for i in range(messages):
+        rt.send(ids[i % actors], "inc", delay_ms=i // 10)  # ten messages per virtual millisecond
+    gc.collect()
+    events_before = rt.scheduler.events_run
+    start = _clock()
+    rt.run_until_idle()
+    elapsed = _clock() - start
+    events = rt.scheduler.events_run - events_before
+    handled = sum(json.loads(rt.actor(a).state)["count"] for a in ids)
+    _check(handled == messages, f"curve: {handled} of {messages} messages handled")
+    return {"us_per_event": elapsed / events / 1e3, "events": events, "actors": actors, "messages": messages}
+
+
+def _child_main(argv: list[str]) -> int:
+    kind, *numbers = argv
+    args = [int(n) for n in numbers]
+    result = child_tree(*args) if kind == "tree" else child_curve(*args)
+    print(json.dumps(result))
+    return 0
+
+
+# --- the parent: run the children, summarize, print --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    tree_sizes: tuple[int, ...]
+    curve_actors: tuple[int, ...]
+    curve_messages: int  # per run, for the actors curve
+    length_actors: int
+    length_messages: tuple[int, ...]
+    repeat: int
+
+
+FULL = Plan(tree_sizes=(100, 1_000, 10_000), curve_actors=(10, 100, 1_000, 10_000), curve_messages=20_000,
+            length_actors=100, length_messages=(1_000, 10_000, 100_000), repeat=3)
+QUICK = Plan(tree_sizes=(100, 1_000), curve_actors=(10, 1_000), curve_messages=2_000,
+             length_actors=10, length_messages=(1_000, 5_000), repeat=1)
+
+
+def _run_child(*argv: Any) -> dict[str, float]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", *map(str, argv)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise BenchError(f"child {' '.join(map(str, argv))} exited {done.returncode}:\n{tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _repeated(repeat: int, *argv: Any) -> dict[str, dict[str, Any]]:
+    runs = []
+    for _ in range(repeat):
+        runs.append(_run_child(*argv))
+        print(f"  {' '.join(map(str, argv))}: run {len(runs)}/{repeat} done", file=sys.stderr, flush=True)
+    return {key: summarize([run[key] for run in runs]) for key in runs[0]}
+
+
+def _cell(st: dict[str, Any], fmt: str) -> str:
+    return f"{st['median']:{fmt}} ({st['min']:{fmt}}-{st['max']:{fmt}})"
+
+
+def _table(rows: list[tuple[str, ...]], markdown: bool) -> list[str]:
+    if markdown:
+        return (["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
+                + ["| " + " | ".join(row) + " |" for row in rows[1:]])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def _flatness(values: list[float]) -> float:
+    return max(values) / min(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return _child_main(argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=None, metavar="N",
+                        help="child runs per figure (default 3; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run with small sizes")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.repeat is not None:
+        if args.repeat < 1:
+            parser.error(f"--repeat must be at least 1, not {args.repeat}")
+        plan = Plan(**{**plan.__dict__, "repeat": args.repeat})
+
+    from theater_harness.wasm import WASMTIME_VERSION
+
+    began = time.perf_counter_ns()
+    header = [
+        f"theater-harness scale benchmarks{' (--quick)' if args.quick else ''}",
+        f"python   {platform.python_implementation()} {platform.python_version()}, wasmtime-py {WASMTIME_VERSION}",
+        f"cpu      {_cpu_model()} ({os.cpu_count()} logical CPUs), load average at start {_loadavg()}",
+        f"timings  medians of {plan.repeat} child processes (spread min-max in brackets); memory is the "
+        f"growth of resident memory (/proc/self/statm) over the spawn, per live actor",
+    ]
+    print("\n".join(header), flush=True)
+
+    trees = {size: _repeated(plan.repeat, "tree", size) for size in plan.tree_sizes}
+    by_actors = {n: _repeated(plan.repeat, "curve", n, plan.curve_messages) for n in plan.curve_actors}
+    by_length = {m: _repeated(plan.repeat, "curve", plan.length_actors, m) for m in plan.length_messages}
+    wall_s = (time.perf_counter_ns() - began) / 1e9
+
+    tree_rows = [("tree of N actors", "spawn s", "us / actor", "KiB / live actor", "crash + heal ms", "stop all s",
+                  "target")]
+    for size, st in trees.items():
+        target = ""
+        if size == 10_000:
+            ok = st["spawn_s"]["median"] < 5 and st["rss_kib_per_actor"]["median"] < 64
+            target = f"< 5 s, < 64 KiB: {'ok' if ok else 'MISSED'}"
+        tree_rows.append((f"{size:,}", _cell(st["spawn_s"], ".2f"), _cell(st["spawn_us_per_actor"], ".0f"),
+                          _cell(st["rss_kib_per_actor"], ".1f"), _cell(st["heal_ms"], ".1f"),
+                          _cell(st["stop_s"], ".2f"), target))
+    actors_flat = _flatness([st["us_per_event"]["median"] for st in by_actors.values()])
+    length_flat = _flatness([st["us_per_event"]["median"] for st in by_length.values()])
+    curve_rows = [("cost curve", "events / run", "us / event")]
+    for n, st in by_actors.items():
+        curve_rows.append((f"{n:,} actors, {plan.curve_messages:,} messages", f"{st['events']['median']:,.0f}",
+                           _cell(st["us_per_event"], ".2f")))
+    for m, st in by_length.items():
+        curve_rows.append((f"{plan.length_actors:,} actors, {m:,} messages", f"{st['events']['median']:,.0f}",
+                           _cell(st["us_per_event"], ".2f")))
+    print()
+    print("\n".join(_table(tree_rows, args.markdown)))
+    print()
+    print("\n".join(_table(curve_rows, args.markdown)))
+    print()
+    verdict = "ok" if actors_flat <= 1.5 else "MISSED"
+    print(f"time per event, most / least: {actors_flat:.2f}x over {plan.curve_actors[0]:,}-{plan.curve_actors[-1]:,} "
+          f"actors (target flat, <= 1.5x: {verdict}); {length_flat:.2f}x over runs of "
+          f"{plan.length_messages[0]:,}-{plan.length_messages[-1]:,} messages")
+    print(f"whole run {wall_s:.1f} s")
+    if args.json:
+        document = {
+            "header": header, "python": platform.python_version(), "wasmtime": WASMTIME_VERSION,
+            "cpu": _cpu_model(), "quick": args.quick, "plan": plan.__dict__, "wall_s": round(wall_s, 3),
+            "trees": {str(size): st for size, st in trees.items()},
+            "curve_by_actors": {str(n): st for n, st in by_actors.items()},
+            "curve_by_length": {str(m): st for m, st in by_length.items()},
+            "flatness_by_actors": actors_flat, "flatness_by_length": length_flat,
+        }
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

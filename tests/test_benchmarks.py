@@ -1,0 +1,71 @@
+"""The benchmark scripts run and measure what they say (smoke runs: the figures
+themselves are for the README, never asserted against the wall clock)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def _load(name: str):
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))  # the scripts import bench_core, as when run directly
+    return importlib.import_module(name)
+
+
+def test_bench_core_quick_writes_every_figure(tmp_path, capsys):
+    out = tmp_path / "core.json"
+    assert _load("bench_core").main(["--quick", "--repeat", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())["figures"]
+    assert {"send_inc_harness_over_fast", "restarts_per_s", "messages_per_s"} <= set(figures)
+    assert all(f["median"] > 0 for f in figures.values())
+    assert "ratio harness / bare fast" in capsys.readouterr().out
+
+
+def test_bench_faults_explores_a_ten_actor_tree_and_checks_every_run(tmp_path, capsys):
+    bench = _load("bench_faults")
+    assert len(bench.ten_actor_tree().names) == 10
+    out = tmp_path / "faults.json"
+    assert bench.main(["--repeat", "1", "--examples", "8", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    figures = doc["figures"]
+    assert doc["max_faults"] == 8 and figures["runs"]["median"] >= 7
+    assert figures["schedules_per_s"]["median"] > 0
+    shares = sum(figures[k]["median"] for k in ("run_share", "check_share", "hypothesis_share"))
+    assert shares == pytest.approx(1.0)
+    assert "fault schedules / s" in capsys.readouterr().out
+
+
+def test_bench_scale_spawns_heals_and_stops_a_tree():
+    bench = _load("bench_scale")
+    tree = bench.tree_of(100)
+    assert len(tree.names) == 100
+    result = bench.child_tree(100)
+    assert result["actors"] == 100 and result["spawn_s"] > 0
+
+
+def test_bench_scale_counts_events_for_the_cost_curve():
+    result = _load("bench_scale").child_curve(10, 200)
+    assert (result["events"], result["messages"]) == (200, 200)
+
+
+def test_bench_scale_children_report_failures_clearly():
+    bench = _load("bench_scale")
+    with pytest.raises(bench.BenchError, match="child tree 1 exited 1"):
+        bench._run_child("tree", 1)  # too small for a tree: the child's check fails
+
+
+def test_bench_pyactor_without_componentize_py_says_so_and_succeeds(tmp_path, capsys, monkeypatch):
+    bench = _load("bench_pyactor")
+    monkeypatch.setattr(bench, "componentize_py", lambda: None)
+    out = tmp_path / "py.json"
+    assert bench.main(["--quick", "--json", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("bench_pyactor: skipped: componentize-py is not installed")
+    assert "componentize-py is not installed" in json.loads(out.read_text())["skipped"]
