@@ -440,11 +440,14 @@ def main(argv: list[str] | None = None) -> int:
 
     py, c = PyFast(build.path), core.BareFast()
     cow = CowBaseline(build.path) if args.cow_baseline else None
-    one_round(WARMUP, py, c, cow)
     rounds = []
-    for n in range(sizes.repeat):
-        rounds.append(one_round(sizes, py, c, cow))
-        print(f"  repetition {n + 1}/{sizes.repeat} done", file=sys.stderr, flush=True)
+    try:
+        one_round(WARMUP, py, c, cow)
+        for n in range(sizes.repeat):
+            rounds.append(one_round(sizes, py, c, cow))
+            print(f"  repetition {n + 1}/{sizes.repeat} done", file=sys.stderr, flush=True)
+    finally:
+        gc.unfreeze()  # one_round froze the heap; leave the process as it was
     rows = [(fig, summarize([r[fig.key] for r in rounds])) for fig in FIGURES + (COW_FIGURES if cow else [])]
     wall_s = (_clock() - began) / 1e9
 

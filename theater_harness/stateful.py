@@ -43,8 +43,8 @@ def machine_rng() -> Any:
 
         from ._rng import RunRandom
 
-        rng = _RNG = RunRandom(0)  # the module keeps it alive; Hypothesis holds a weak reference
-        register_random(rng)  # (through a local: its refcount heuristic would warn otherwise)
+        _RNG = RunRandom(0)  # the module keeps it alive; Hypothesis holds a weak reference
+        register_random(_RNG)
     return _RNG
 
 

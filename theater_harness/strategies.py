@@ -18,6 +18,7 @@ example first picks which kinds it may use, so that rare combinations get their 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Sequence
 
 from hypothesis import strategies as st
@@ -88,51 +89,77 @@ def workloads(draw: st.DrawFn, tree: TreeSpec, *, horizon_ms: int = 10_000, max_
     return TreeSpec(tree.root, tuple(messages))
 
 
-@st.composite
-def fault_schedules(draw: st.DrawFn, tree: TreeSpec, *, max_faults: int = 3,
-                    kinds: Sequence[str] = HEALABLE_KINDS, horizon_ms: int = 10_000) -> FaultSchedule:
-    """Up to ``max_faults`` faults on ``tree``'s actors (swarm-selected kinds)."""
-    kinds = [k for k in KIND_ORDER if k in kinds]
-    enabled = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=len(kinds), unique=True)
-                   .map(lambda chosen: [k for k in kinds if k in chosen]))
+def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str] = HEALABLE_KINDS,
+                    horizon_ms: int = 10_000) -> st.SearchStrategy[FaultSchedule]:
+    """Up to ``max_faults`` faults on ``tree``'s actors. Swarm testing: each example enables
+    a random subset of ``kinds`` (one integer, a bit per kind, that shrinks towards the
+    simplest kinds alone), so that some schedules pile up one kind of fault."""
+    ordered = [k for k in KIND_ORDER if k in kinds]
     by_depth = [n.name for n, depth in sorted(tree.nodes(), key=lambda nd: nd[1])]
-    workers = [n for n, _ in tree.nodes() if not n.is_supervisor]
-    faults = []
-    for _ in range(draw(st.integers(0, max_faults))):
-        faults.append(draw(_one_fault(enabled, by_depth, [w.name for w in workers], horizon_ms)))
-    return FaultSchedule(sorted(faults, key=_fault_time))
+    workers = [n.name for n, _ in tree.nodes() if not n.is_supervisor]
+    # Every strategy is built once, here: building (and validating) strategies inside each
+    # draw cost more than the draws themselves.
+    parts = _FaultParts(
+        mask=st.integers(1, (1 << len(ordered)) - 1), count=st.integers(0, max_faults),
+        at_ms=st.integers(0, horizon_ms), targets=st.sampled_from(by_depth), workers=st.sampled_from(workers),
+        side=st.lists(st.sampled_from(by_depth), min_size=1, max_size=max(1, len(by_depth) - 1), unique=True),
+        duration=st.integers(1, horizon_ms), delay=st.integers(1, 2000), on_message=st.integers(1, 5),
+        on_call=st.integers(1, 6), on_init=st.integers(2, 6), hang=st.integers(0, 1000), coin=st.booleans(),
+    )
+
+    @st.composite
+    def schedules(draw: st.DrawFn) -> FaultSchedule:
+        mask = draw(parts.mask)
+        enabled = st.sampled_from([k for i, k in enumerate(ordered) if mask >> i & 1])
+        faults = [_one_fault(draw, draw(enabled), by_depth, parts) for _ in range(draw(parts.count))]
+        return FaultSchedule(sorted(faults, key=_fault_time))
+
+    return schedules()
+
+
+@dataclass(frozen=True)
+class _FaultParts:
+    mask: st.SearchStrategy[int]
+    count: st.SearchStrategy[int]
+    at_ms: st.SearchStrategy[int]
+    targets: st.SearchStrategy[str]  # every node, the shallowest first
+    workers: st.SearchStrategy[str]
+    side: st.SearchStrategy[list]
+    duration: st.SearchStrategy[int]
+    delay: st.SearchStrategy[int]
+    on_message: st.SearchStrategy[int]
+    on_call: st.SearchStrategy[int]
+    on_init: st.SearchStrategy[int]
+    hang: st.SearchStrategy[int]
+    coin: st.SearchStrategy[bool]
 
 
 def _fault_time(f: Fault) -> int:
     return f.at_ms if f.at_ms is not None else 0
 
 
-@st.composite
-def _one_fault(draw: st.DrawFn, kinds: list[str], targets: list[str], workers: list[str], horizon_ms: int) -> Fault:
-    kind = draw(st.sampled_from(kinds))
-    at_ms = draw(st.integers(0, horizon_ms))
+def _one_fault(draw: st.DrawFn, kind: str, targets: list[str], parts: _FaultParts) -> Fault:
+    at_ms = draw(parts.at_ms)
     if kind == "partition":
-        side = draw(st.lists(st.sampled_from(targets), min_size=1, max_size=max(1, len(targets) - 1), unique=True))
+        side = draw(parts.side)
         rest = [t for t in targets if t not in side]
         if not rest:
             return fault("stop", targets[-1], at_ms=at_ms)
-        return fault("partition", groups=[side, rest], at_ms=at_ms,
-                     duration_ms=draw(st.integers(1, horizon_ms)))
+        return fault("partition", groups=[side, rest], at_ms=at_ms, duration_ms=draw(parts.duration))
     if kind in ("drop", "delay", "duplicate", "reorder"):
-        link = ("outside", draw(st.sampled_from(workers)))
-        extra = {"delay_ms": draw(st.integers(1, 2000))} if kind == "delay" else {}
-        return fault(kind, link=link, on_message=draw(st.integers(1, 5)), **extra)
-    target = draw(st.sampled_from(workers if kind in ("slow", "hang", "host-error", "memory") else targets))
+        link = ("outside", draw(parts.workers))
+        extra = {"delay_ms": draw(parts.delay)} if kind == "delay" else {}
+        return fault(kind, link=link, on_message=draw(parts.on_message), **extra)
+    target = draw(parts.workers if kind in ("slow", "hang", "host-error", "memory") else parts.targets)
     if kind in ("trap", "err", "init-trap", "init-err"):
-        if draw(st.booleans()):
+        if draw(parts.coin):
             # an init fault's on_call counts inits: from the 2nd, a restart (the 1st is the spawn)
-            first = 2 if kind.startswith("init-") else 1
-            return fault(kind, target, on_call=draw(st.integers(first, 6)))
+            return fault(kind, target, on_call=draw(parts.on_init if kind.startswith("init-") else parts.on_call))
     extra: dict = {}
     if kind == "hang":
-        extra["duration_ms"] = draw(st.integers(0, 1000))
+        extra["duration_ms"] = draw(parts.hang)
     elif kind == "slow":
-        extra["delay_ms"] = draw(st.integers(1, 2000))
+        extra["delay_ms"] = draw(parts.delay)
     elif kind == "host-error":
         extra = {"interface": "runtime", "function": "log"}
     return fault(kind, target, at_ms=at_ms, **extra)

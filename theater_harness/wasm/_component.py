@@ -15,6 +15,7 @@ happened. Nothing nests: the rest of the system runs on from the scheduler's loo
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -118,13 +119,13 @@ class ActorComponent:
     _linker: Linker | None = None
     _callbacks: list = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def is_async(self) -> bool:
         """Whether calls into it go through wasmtime's async path (it imports a blocking
         host function, which may suspend the call)."""
         return any(imp.blocking for funcs in self.host_imports.values() for imp in funcs.values())
 
-    @property
+    @functools.cached_property
     def required_handlers(self) -> tuple[str, ...]:
         """Manifest handler types this component needs declared, in import order."""
         return tuple(dict.fromkeys(HANDLER_FOR_IMPORT[i] for i in self.imports))
