@@ -7,7 +7,7 @@ Every measurement runs in a fresh child process (this script started again with
 Each figure is the median over ``--repeat`` child runs with the min-max spread. The
 benchmark reads the wall clock and ``/proc/self/statm``; the runtime never does.
 
-    python benchmarks/bench_scale.py                  # full run, about a minute on an idle 2-core machine
+    python benchmarks/bench_scale.py                  # full run, about two minutes on an idle 2-core machine
     python benchmarks/bench_scale.py --quick          # smoke run, a few seconds (small sizes, 1 repetition)
     python benchmarks/bench_scale.py --markdown --json scale.json
 """
@@ -128,11 +128,36 @@ def child_curve(actors: int, messages: int) -> dict[str, float]:
     return {"us_per_event": elapsed / events / 1e3, "events": events, "actors": actors, "messages": messages}
 
 
+def child_bare(actors: int, calls: int) -> dict[str, float]:
+    """The same round-robin of ``handle-send`` over ``actors`` counter incarnations, called
+    directly (``Incarnation.call``, no runtime): what the wasm calls alone cost when each
+    call enters a different Store, so that the harness's own share can be told apart."""
+    from bench_core import ACTORS, HANDLE_SEND, INIT, _no_host_calls
+    from theater_harness.runtime import DEFAULT_FUEL, DEFAULT_MEMORY
+    from theater_harness.wasm import Incarnation, load_component
+
+    component = load_component(ACTORS / "counter.wasm")
+    init, send = component.exports[INIT], component.exports[HANDLE_SEND]
+    incarnations = [Incarnation(component, None, _no_host_calls, fuel=DEFAULT_FUEL, memory_cap=DEFAULT_MEMORY)
+                    for _ in range(actors)]
+    states = [inc.call(init, (None,))[1][1][0] for inc in incarnations]
+    gc.collect()
+    start = _clock()
+    for i in range(calls):
+        k = i % actors
+        ok, value = incarnations[k].call(send, (states[k], (b"inc",)))
+        states[k] = value[1][0]
+    elapsed = _clock() - start
+    _check(ok and sum(json.loads(st)["count"] for st in states) == calls, "bare: not every call counted")
+    return {"us_per_call": elapsed / calls / 1e3}
+
+
+CHILDREN = {"tree": child_tree, "curve": child_curve, "bare": child_bare}
+
+
 def _child_main(argv: list[str]) -> int:
     kind, *numbers = argv
-    args = [int(n) for n in numbers]
-    result = child_tree(*args) if kind == "tree" else child_curve(*args)
-    print(json.dumps(result))
+    print(json.dumps(CHILDREN[kind](*(int(n) for n in numbers))))
     return 0
 
 
@@ -150,7 +175,7 @@ class Plan:
 
 
 FULL = Plan(tree_sizes=(100, 1_000, 10_000), curve_actors=(10, 100, 1_000, 10_000), curve_messages=20_000,
-            length_actors=100, length_messages=(1_000, 10_000, 100_000), repeat=3)
+            length_actors=100, length_messages=(1_000, 10_000, 100_000), repeat=5)
 QUICK = Plan(tree_sizes=(100, 1_000), curve_actors=(10, 1_000), curve_messages=2_000,
              length_actors=10, length_messages=(1_000, 5_000), repeat=1)
 
@@ -200,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         return _child_main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=None, metavar="N",
-                        help="child runs per figure (default 3; 1 with --quick)")
+                        help="child runs per figure (default 5; 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run with small sizes")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
@@ -225,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
 
     trees = {size: _repeated(plan.repeat, "tree", size) for size in plan.tree_sizes}
     by_actors = {n: _repeated(plan.repeat, "curve", n, plan.curve_messages) for n in plan.curve_actors}
+    bare = {n: _repeated(plan.repeat, "bare", n, plan.curve_messages) for n in plan.curve_actors}
     by_length = {m: _repeated(plan.repeat, "curve", plan.length_actors, m) for m in plan.length_messages}
     wall_s = (time.perf_counter_ns() - began) / 1e9
 
@@ -239,14 +265,16 @@ def main(argv: list[str] | None = None) -> int:
                           _cell(st["rss_kib_per_actor"], ".1f"), _cell(st["heal_ms"], ".1f"),
                           _cell(st["stop_s"], ".2f"), target))
     actors_flat = _flatness([st["us_per_event"]["median"] for st in by_actors.values()])
+    bare_flat = _flatness([st["us_per_call"]["median"] for st in bare.values()])
     length_flat = _flatness([st["us_per_event"]["median"] for st in by_length.values()])
-    curve_rows = [("cost curve", "events / run", "us / event")]
+    curve_rows = [("cost curve", "events / run", "us / event", "bare wasm us / call", "harness's own us")]
     for n, st in by_actors.items():
+        own = st["us_per_event"]["median"] - bare[n]["us_per_call"]["median"]
         curve_rows.append((f"{n:,} actors, {plan.curve_messages:,} messages", f"{st['events']['median']:,.0f}",
-                           _cell(st["us_per_event"], ".2f")))
+                           _cell(st["us_per_event"], ".2f"), _cell(bare[n]["us_per_call"], ".2f"), f"{own:.2f}"))
     for m, st in by_length.items():
         curve_rows.append((f"{plan.length_actors:,} actors, {m:,} messages", f"{st['events']['median']:,.0f}",
-                           _cell(st["us_per_event"], ".2f")))
+                           _cell(st["us_per_event"], ".2f"), "", ""))
     print()
     print("\n".join(_table(tree_rows, args.markdown)))
     print()
@@ -254,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     verdict = "ok" if actors_flat <= 1.5 else "MISSED"
     print(f"time per event, most / least: {actors_flat:.2f}x over {plan.curve_actors[0]:,}-{plan.curve_actors[-1]:,} "
-          f"actors (target flat, <= 1.5x: {verdict}); {length_flat:.2f}x over runs of "
+          f"actors (target flat, <= 1.5x: {verdict}; the bare wasm calls alone: {bare_flat:.2f}x, each call "
+          f"entering a colder Store); {length_flat:.2f}x over runs of "
           f"{plan.length_messages[0]:,}-{plan.length_messages[-1]:,} messages")
     print(f"whole run {wall_s:.1f} s")
     if args.json:
@@ -263,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
             "cpu": _cpu_model(), "quick": args.quick, "plan": plan.__dict__, "wall_s": round(wall_s, 3),
             "trees": {str(size): st for size, st in trees.items()},
             "curve_by_actors": {str(n): st for n, st in by_actors.items()},
+            "bare_by_actors": {str(n): st for n, st in bare.items()},
             "curve_by_length": {str(m): st for m, st in by_length.items()},
-            "flatness_by_actors": actors_flat, "flatness_by_length": length_flat,
+            "flatness_by_actors": actors_flat, "flatness_by_length": length_flat, "flatness_bare": bare_flat,
         }
         Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
     return 0

@@ -69,3 +69,7 @@ def test_bench_pyactor_without_componentize_py_says_so_and_succeeds(tmp_path, ca
     assert bench.main(["--quick", "--json", str(out)]) == 0
     assert capsys.readouterr().out.startswith("bench_pyactor: skipped: componentize-py is not installed")
     assert "componentize-py is not installed" in json.loads(out.read_text())["skipped"]
+
+
+def test_bench_scale_measures_the_bare_calls_of_the_cost_curve():
+    assert _load("bench_scale").child_bare(3, 30)["us_per_call"] > 0

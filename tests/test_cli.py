@@ -102,6 +102,8 @@ expect_reply = "99"
     ('[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\ninit_state = { peer = "${b}" }\n',
      "field 'actor[0].init_state.peer': ${b} names no actor spawned before this point"),
     ("[[actor]\n", "x.scenario.toml: not valid TOML"),
+    ('explore = "many"\n[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\n',
+     "field 'explore': expected a number of schedules (explore = 50) or a table: examples, max_faults, kinds"),
 ])
 def test_bad_scenarios_exit_2_naming_file_table_and_key(capsys, tmp_path, body, message):
     path = _scenario(tmp_path, body)
@@ -284,3 +286,11 @@ def test_an_xfail_scenario_that_passes_fails_the_run(capsys, tmp_path):
     status, out, _ = run(capsys, "run", str(path))
     assert status == 1 and "  XPASS (should fail)" in out
     assert out.rstrip().endswith("0 of 1 scenarios ok: failed counter keeps count")
+
+
+def test_explore_as_a_number_is_that_many_schedules(tmp_path):
+    from theater_harness.scenario import load_scenario
+
+    path = _scenario(tmp_path, 'explore = 7\n[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\n')
+    explore = load_scenario(path).explore
+    assert (explore.examples, explore.max_faults, explore.kinds) == (7, 3, None)

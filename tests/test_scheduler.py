@@ -170,3 +170,46 @@ def test_rng_streams_are_independent_of_each_other_and_of_the_root():
 def test_the_seed_must_be_an_integer():
     with pytest.raises(TypeError, match="the seed must be an integer"):
         RunRandom("7")  # type: ignore[arg-type]
+
+
+def test_events_for_the_current_instant_interleave_with_the_heap_in_exact_order():
+    # after(0) at NORMAL goes to the same-instant lane; everything else to the heap. The
+    # order must be the one a single heap keyed (time, priority, seq) would give.
+    s = Scheduler()
+    ran = []
+
+    def first():
+        ran.append("first")
+        s.after(0, ran.append, "lane-1")                    # lane, seq after "earlier"
+        s.after(0, ran.append, "urgent", priority=URGENT)   # heap, before every NORMAL of now
+        s.after(0, ran.append, "timer", priority=TIMER)     # heap, after every NORMAL of now
+        s.at(5, ran.append, "lane-2")                       # at() for now: the lane too
+        cancelled = s.after(0, ran.append, "cancelled")
+        s.cancel(cancelled)
+
+    s.at(5, first)
+    s.at(5, ran.append, "earlier")  # in the heap, scheduled before the lane entries
+    s.at(6, ran.append, "later")
+    assert s.peek() == 5
+    s.run_until_idle()
+    assert ran == ["first", "urgent", "earlier", "lane-1", "lane-2", "timer", "later"]
+    assert s.now == 6 and s.peek() is None
+
+
+def test_step_and_run_until_idle_take_the_same_order():
+    def schedule(s, ran):
+        def at_five():
+            ran.append(("five", s.now))
+            s.after(0, lambda: ran.append(("lane", s.now)))
+            s.after(1, lambda: ran.append(("six", s.now)))
+        s.after(5, at_five)
+        s.after(5, lambda: ran.append(("five-b", s.now)))
+
+    stepped, looped = [], []
+    a, b = Scheduler(), Scheduler()
+    schedule(a, stepped)
+    schedule(b, looped)
+    while a.step():
+        pass
+    b.run_until_idle()
+    assert stepped == looped == [("five", 5), ("five-b", 5), ("lane", 5), ("six", 6)]

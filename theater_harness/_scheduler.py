@@ -1,16 +1,18 @@
 """The event heap that drives a run.
 
-One heap keyed ``(time, priority, seq)``: ``seq`` comes from a counter, so the order
-is total and two events at the same instant run in the order they were scheduled.
-Time moves in exactly one place (``step``), only forward, and jumps straight to the
+Events run in ``(time, priority, seq)`` order: ``seq`` comes from a counter, so the
+order is total and two events at the same instant run in the order they were scheduled.
+A heap holds them, with a FIFO lane beside it for the current instant (see Scheduler).
+Time moves in one place (the run loops: ``step``), only forward, and jumps straight to the
 next event when nothing is runnable. A blocking host call runs the scheduler
 re-entrantly (``run_while``) from inside a wasm call.
 """
 
 from __future__ import annotations
 
-from heapq import heappop, heappush
 import itertools
+from collections import deque
+from heapq import heappop, heappush
 from typing import Any, Callable
 
 from ._clock import VirtualClock
@@ -28,13 +30,17 @@ DEFAULT_MAX_EVENTS = 1_000_000
 class Scheduler:
     """A discrete-event scheduler over a ``VirtualClock``."""
 
-    __slots__ = ("clock", "_heap", "_seq", "_cancelled", "events_run", "halted")
+    __slots__ = ("clock", "_heap", "_lane", "_seq", "_cancelled", "events_run", "halted")
 
     def __init__(self, clock: VirtualClock | None = None):
         self.clock = clock if clock is not None else VirtualClock()
-        # Entries are flat tuples (time, priority, seq, fn, *args): one object per queued
-        # event, which matters when a test queues thousands of messages at once.
+        # Entries are tuples (time, priority, seq, fn, args). Most events are scheduled
+        # for the current instant at NORMAL priority (a message with no latency, the next
+        # queued mail): they go to a FIFO lane instead of the heap. Its entries all have
+        # time == now and rising seqs, so taking the smaller of the lane's head and the
+        # heap's top is exactly the heap order, without a heap operation per message.
         self._heap: list[tuple] = []
+        self._lane: deque[tuple] = deque()
         self._seq = itertools.count()
         self._cancelled: set[int] = set()  # seqs of cancelled entries, skipped when reached
         self.events_run = 0
@@ -46,49 +52,87 @@ class Scheduler:
 
     def at(self, when: int, fn: Callable[..., Any], *args: Any, priority: int = NORMAL) -> tuple:
         """Schedule ``fn(*args)`` at virtual time ``when``; returns a cancellable entry."""
-        if when < self.clock._now:
-            raise SimulationError(f"cannot schedule at {when} ms: it is already {self.clock._now} ms")
-        entry = (when, priority, next(self._seq), fn, *args)
-        heappush(self._heap, entry)
+        now = self.clock._now
+        if when < now:
+            raise SimulationError(f"cannot schedule at {when} ms: it is already {now} ms")
+        entry = (when, priority, next(self._seq), fn, args)
+        if when == now and priority == NORMAL:
+            self._lane.append(entry)
+        else:
+            heappush(self._heap, entry)
         return entry
 
     def after(self, delay: int, fn: Callable[..., Any], *args: Any, priority: int = NORMAL) -> tuple:
-        """Schedule ``fn(*args)`` ``delay`` ms from now."""
+        """Schedule ``fn(*args)`` ``delay`` ms from now (every message takes this path)."""
         if delay < 0:
             raise SimulationError(f"cannot schedule {delay} ms in the past")
-        return self.at(self.clock._now + delay, fn, *args, priority=priority)
+        entry = (self.clock._now + delay, priority, next(self._seq), fn, args)
+        if delay == 0 and priority == NORMAL:
+            self._lane.append(entry)
+        else:
+            heappush(self._heap, entry)
+        return entry
 
     def cancel(self, entry: tuple) -> None:
-        """Cancel a scheduled entry (it stays in the heap and is skipped)."""
+        """Cancel a scheduled entry (it stays queued and is skipped)."""
         self._cancelled.add(entry[2])
+
+    def _pop(self) -> tuple | None:
+        """Take the next live entry, or None when there is none."""
+        heap, lane, cancelled = self._heap, self._lane, self._cancelled
+        while True:
+            if lane:
+                entry = heappop(heap) if heap and heap[0] < lane[0] else lane.popleft()
+            elif heap:
+                entry = heappop(heap)
+            else:
+                return None
+            if not cancelled or entry[2] not in cancelled:
+                return entry
+            cancelled.discard(entry[2])
 
     def peek(self) -> int | None:
         """Time of the next live event, or None when there is none."""
-        heap, cancelled = self._heap, self._cancelled
+        heap, lane, cancelled = self._heap, self._lane, self._cancelled
+        while lane and lane[0][2] in cancelled:
+            cancelled.discard(lane.popleft()[2])
+        if lane:
+            return lane[0][0]  # the current instant: nothing in the heap is earlier
         while heap and heap[0][2] in cancelled:
             cancelled.discard(heappop(heap)[2])
         return heap[0][0] if heap else None
 
     def step(self) -> bool:
         """Run the next event, moving the clock to its time. False when idle."""
-        heap, clock, cancelled = self._heap, self.clock, self._cancelled
-        while heap:
-            entry = heappop(heap)
+        entry = self._pop()
+        if entry is None:
+            return False
+        when = entry[0]
+        if when != self.clock._now:
+            self.clock._advance_to(when)  # the one place virtual time moves
+        self.events_run += 1
+        entry[3](*entry[4])
+        return True
+
+    def run_until_idle(self, max_events: int = DEFAULT_MAX_EVENTS) -> int:
+        """Run until no event is left; returns the number of events run."""
+        heap, lane, clock, cancelled = self._heap, self._lane, self.clock, self._cancelled
+        ran = 0
+        while self.halted is None:  # step(), inlined: this loop runs every event
+            if lane:
+                entry = heappop(heap) if heap and heap[0] < lane[0] else lane.popleft()
+            elif heap:
+                entry = heappop(heap)
+            else:
+                break
             if cancelled and entry[2] in cancelled:
                 cancelled.discard(entry[2])
                 continue
             when = entry[0]
             if when != clock._now:
-                clock._advance_to(when)  # the one place virtual time moves
+                clock._advance_to(when)
             self.events_run += 1
-            entry[3](*entry[4:])
-            return True
-        return False
-
-    def run_until_idle(self, max_events: int = DEFAULT_MAX_EVENTS) -> int:
-        """Run until no event is left; returns the number of events run."""
-        ran = 0
-        while self.halted is None and self.step():
+            entry[3](*entry[4])
             ran += 1
             if ran >= max_events and self.peek() is not None:
                 raise SimulationError(

@@ -46,7 +46,7 @@ run is expected to show. Errors name the file, the table and the key.
     at_ms = 200
 
     [explore]                          # or: Hypothesis-generated schedules over this tree
-    examples = 50
+    examples = 50                      # (explore = 50 at the top: this number, the defaults)
     max_faults = 3
     kinds = ["trap", "err", "stop"]
 
@@ -248,8 +248,11 @@ def load_scenario(path: str | Path) -> Scenario:
     explore = None
     if "explore" in doc:
         table = doc["explore"]
+        if isinstance(table, int) and not isinstance(table, bool):
+            table = {"examples": table}  # explore = N: N schedules, the other settings' defaults
         if not isinstance(table, dict):
-            raise r.error("explore", "expected a table: examples, max_faults, kinds, horizon_ms")
+            raise r.error("explore", "expected a number of schedules (explore = 50) or a table: "
+                                     "examples, max_faults, kinds, horizon_ms")
         r.unknown(table, ("examples", "max_faults", "kinds", "horizon_ms"), "explore")
         kinds = table.get("kinds")
         if kinds is not None:
