@@ -19,6 +19,7 @@ import gc
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -189,12 +190,21 @@ def _run_child(*argv: Any) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _repeated(repeat: int, *argv: Any) -> dict[str, dict[str, Any]]:
-    runs = []
-    for _ in range(repeat):
-        runs.append(_run_child(*argv))
-        print(f"  {' '.join(map(str, argv))}: run {len(runs)}/{repeat} done", file=sys.stderr, flush=True)
-    return {key: summarize([run[key] for run in runs]) for key in runs[0]}
+def _rounds(plan: Plan) -> list[dict[tuple, dict[str, float]]]:
+    """Every measurement once per repetition, interleaved: a slow spell of a shared
+    machine then hits every size of one repetition alike, not all runs of one size."""
+    jobs = ([("tree", size) for size in plan.tree_sizes]
+            + [(kind, n, plan.curve_messages) for n in plan.curve_actors for kind in ("curve", "bare")]
+            + [("curve", plan.length_actors, m) for m in plan.length_messages])
+    rounds = []
+    for rep in range(plan.repeat):
+        rounds.append({job: _run_child(*job) for job in dict.fromkeys(jobs)})
+        print(f"  repetition {rep + 1}/{plan.repeat} done", file=sys.stderr, flush=True)
+    return rounds
+
+
+def _summaries(rounds: list[dict[tuple, dict[str, float]]], job: tuple) -> dict[str, dict[str, Any]]:
+    return {key: summarize([r[job][key] for r in rounds]) for key in rounds[0][job]}
 
 
 def _cell(st: dict[str, Any], fmt: str) -> str:
@@ -243,15 +253,17 @@ def main(argv: list[str] | None = None) -> int:
         f"theater-harness scale benchmarks{' (--quick)' if args.quick else ''}",
         f"python   {platform.python_implementation()} {platform.python_version()}, wasmtime-py {WASMTIME_VERSION}",
         f"cpu      {_cpu_model()} ({os.cpu_count()} logical CPUs), load average at start {_loadavg()}",
-        f"timings  medians of {plan.repeat} child processes (spread min-max in brackets); memory is the "
-        f"growth of resident memory (/proc/self/statm) over the spawn, per live actor",
+        f"timings  medians of {plan.repeat} child processes (spread min-max in brackets), the sizes "
+        f"interleaved in each repetition; memory is the growth of resident memory (/proc/self/statm) "
+        f"over the spawn, per live actor; most / least ratios are paired per repetition",
     ]
     print("\n".join(header), flush=True)
 
-    trees = {size: _repeated(plan.repeat, "tree", size) for size in plan.tree_sizes}
-    by_actors = {n: _repeated(plan.repeat, "curve", n, plan.curve_messages) for n in plan.curve_actors}
-    bare = {n: _repeated(plan.repeat, "bare", n, plan.curve_messages) for n in plan.curve_actors}
-    by_length = {m: _repeated(plan.repeat, "curve", plan.length_actors, m) for m in plan.length_messages}
+    rounds = _rounds(plan)
+    trees = {size: _summaries(rounds, ("tree", size)) for size in plan.tree_sizes}
+    by_actors = {n: _summaries(rounds, ("curve", n, plan.curve_messages)) for n in plan.curve_actors}
+    bare = {n: _summaries(rounds, ("bare", n, plan.curve_messages)) for n in plan.curve_actors}
+    by_length = {m: _summaries(rounds, ("curve", plan.length_actors, m)) for m in plan.length_messages}
     wall_s = (time.perf_counter_ns() - began) / 1e9
 
     tree_rows = [("tree of N actors", "spawn s", "us / actor", "KiB / live actor", "crash + heal ms", "stop all s",
@@ -264,9 +276,13 @@ def main(argv: list[str] | None = None) -> int:
         tree_rows.append((f"{size:,}", _cell(st["spawn_s"], ".2f"), _cell(st["spawn_us_per_actor"], ".0f"),
                           _cell(st["rss_kib_per_actor"], ".1f"), _cell(st["heal_ms"], ".1f"),
                           _cell(st["stop_s"], ".2f"), target))
-    actors_flat = _flatness([st["us_per_event"]["median"] for st in by_actors.values()])
-    bare_flat = _flatness([st["us_per_call"]["median"] for st in bare.values()])
-    length_flat = _flatness([st["us_per_event"]["median"] for st in by_length.values()])
+    # flatness: most / least time per event within each repetition (paired), then the median
+    actors_flat = statistics.median(_flatness([r[("curve", n, plan.curve_messages)]["us_per_event"]
+                                               for n in plan.curve_actors]) for r in rounds)
+    bare_flat = statistics.median(_flatness([r[("bare", n, plan.curve_messages)]["us_per_call"]
+                                             for n in plan.curve_actors]) for r in rounds)
+    length_flat = statistics.median(_flatness([r[("curve", plan.length_actors, m)]["us_per_event"]
+                                               for m in plan.length_messages]) for r in rounds)
     curve_rows = [("cost curve", "events / run", "us / event", "bare wasm us / call", "harness's own us")]
     for n, st in by_actors.items():
         own = st["us_per_event"]["median"] - bare[n]["us_per_call"]["median"]

@@ -11,6 +11,7 @@ import functools
 
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -148,9 +149,9 @@ class Runtime:
         if isinstance(manifest, Manifest):
             return manifest
         if isinstance(manifest, Path) or ("\n" not in manifest and "=" not in manifest):
-            path = Path(manifest)
-            if base_dir is not None and not path.is_absolute():
-                path = base_dir / path
+            path = os.fspath(manifest)  # strings, not Paths: big trees spawn the same few files
+            if base_dir is not None and not os.path.isabs(path):
+                path = os.path.join(base_dir, path)
             return _load_manifest_cached(path)
         return _parse_manifest_cached(manifest, base_dir)
 
@@ -660,20 +661,21 @@ INIT_NAME = "theater:simple/actor.init"
 # Called with every new Runtime. The pytest plugin uses it to find the runs of a test.
 CREATED_HOOKS: list[Callable[["Runtime"], None]] = []
 
-_MANIFESTS: dict[tuple[str, int, int], Manifest] = {}
+_MANIFESTS: dict[tuple[int, int, int, int], Manifest] = {}
 def _supervises(actor: Actor) -> bool:
     """Whether an actor is a supervisor: it declares a policy or the supervisor handler."""
     return actor.spec is not None or "supervisor" in actor.manifest.handler_types
 
 
-def _load_manifest_cached(path: Path) -> Manifest:
+def _load_manifest_cached(path: str) -> Manifest:
     """``load_manifest``, once per process while the file is unchanged (manifests are
-    immutable records; restarts and big trees spawn the same few manifests many times)."""
+    immutable records; restarts and big trees spawn the same few manifests many times).
+    Keyed by the file's identity, so that any spelling of its path is one entry."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return load_manifest(path)  # raises the clear error
-    key = (str(path.absolute()), st.st_size, st.st_mtime_ns)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     manifest = _MANIFESTS.get(key)
     if manifest is None:
         manifest = _MANIFESTS[key] = load_manifest(path)
