@@ -14,6 +14,7 @@ This script reads the wall clock (``time.perf_counter_ns``); the runtime itself 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -93,6 +94,35 @@ def _clock() -> int:
     return time.perf_counter_ns()
 
 
+def rss_bytes() -> int:
+    """Resident memory of this process (``/proc/self/statm``, its second field, in pages)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def options(doc: str, *, repeat_help: str, quick_help: str = "a fast smoke run with small workloads"
+            ) -> argparse.ArgumentParser:
+    """The options every benchmark script takes: --repeat, --quick, --json, --markdown."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--repeat", type=_at_least_one, default=None, metavar="N", help=repeat_help)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
+    return parser
+
+
+def with_repeat(sizes: Any, repeat: int | None) -> Any:
+    """``sizes`` (a dataclass with a ``repeat`` field), with ``--repeat`` if it was given."""
+    return sizes if repeat is None else dataclasses.replace(sizes, repeat=repeat)
+
+
 # --- 1. per-message cost ------------------------------------------------------------------
 
 
@@ -168,10 +198,11 @@ def _no_host_calls(*args: Any) -> None:
     raise BenchError("the counter made a host call on the measured path")
 
 
-def harness_per_msg_ns(payload: bytes, msgs: int) -> float:
-    """``rt.send`` ``msgs`` times, then ``rt.run_until_idle()``: wall time per message."""
+def harness_per_msg_ns(payload: bytes, msgs: int, manifest: Path = COUNTER, fuel: int | None = None) -> float:
+    """``rt.send`` ``msgs`` times to a counter (the C one, or another ``manifest`` with its
+    protocol), then ``rt.run_until_idle()``: wall time per message."""
     rt = Runtime(seed=1)
-    counter = rt.spawn(COUNTER)
+    counter = rt.spawn(manifest, fuel=fuel)
     gc.collect()
     start = _clock()
     for _ in range(msgs):
@@ -373,18 +404,8 @@ def render(rows: list[tuple[Figure, dict[str, Any]]], markdown: bool) -> list[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=None, metavar="N",
-                        help="repetitions per figure (default 5; 3 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run with small workloads")
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
-    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
-    args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
-    if args.repeat is not None:
-        if args.repeat < 1:
-            parser.error(f"--repeat must be at least 1, not {args.repeat}")
-        sizes = Sizes(**{**sizes.__dict__, "repeat": args.repeat})
+    args = options(__doc__, repeat_help="repetitions per figure (default 5; 3 with --quick)").parse_args(argv)
+    sizes = with_repeat(QUICK if args.quick else FULL, args.repeat)
 
     began = _clock()
     lines = header(sizes, args.quick)

@@ -15,7 +15,6 @@ checking the invariants on the trace.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -33,7 +32,7 @@ for path in (str(ROOT), str(HERE)):  # runnable without PYTHONPATH from a source
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
-from bench_core import _check, _cpu_model, _loadavg, summarize  # noqa: E402
+from bench_core import _at_least_one, _check, _cpu_model, _loadavg, options, summarize  # noqa: E402
 from theater_harness.fault_space import FaultSpace  # noqa: E402
 from theater_harness.invariants import check_all  # noqa: E402
 from theater_harness.strategies import COUNTER, CRASHER, fault_schedules  # noqa: E402
@@ -123,18 +122,12 @@ ROWS = [  # key, label, format, target
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=None, metavar="N", help="searches (default 5; 2 with --quick)")
-    parser.add_argument("--examples", type=int, default=None, metavar="N",
+    parser = options(__doc__, repeat_help="searches (default 5; 2 with --quick)", quick_help="a fast smoke run")
+    parser.add_argument("--examples", type=_at_least_one, default=None, metavar="N",
                         help="schedules per search (default 500; 50 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run")
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
-    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = parser.parse_args(argv)
     repeat = args.repeat if args.repeat is not None else (2 if args.quick else 5)
     examples = args.examples if args.examples is not None else (50 if args.quick else 500)
-    if repeat < 1 or examples < 1:
-        parser.error("--repeat and --examples must be at least 1")
 
     tree = ten_actor_tree()
     _check(len(tree.names) == 10, f"the tree has {len(tree.names)} actors, not 10")

@@ -19,7 +19,6 @@ paired under the same machine load). Without componentize-py it prints why and e
 
 from __future__ import annotations
 
-import argparse
 import gc
 import hashlib
 import importlib.util
@@ -41,7 +40,7 @@ for _path in (str(ROOT), str(HERE)):  # runnable without PYTHONPATH; bench_core 
         sys.path.insert(0, _path)
 
 import bench_core as core  # noqa: E402
-from bench_core import Figure, _check, _clock, _count, summarize  # noqa: E402
+from bench_core import Figure, _check, _clock, summarize  # noqa: E402
 
 from theater_harness import Runtime  # noqa: E402
 from theater_harness.runtime import DEFAULT_FUEL, DEFAULT_MEMORY  # noqa: E402
@@ -203,38 +202,18 @@ class PyFast(core.BareFast):
         return Incarnation(self.component, None, core._no_host_calls, fuel=PY_FUEL, memory_cap=memory_cap)
 
 
-def harness_per_msg_ns(manifest: Path, msgs: int, fuel: int | None) -> float:
-    """bench_core.harness_per_msg_ns for any counter manifest: ``rt.send`` ``msgs`` times,
-    then ``rt.run_until_idle()``; wall time per message."""
-    rt = Runtime(seed=1)
-    counter = rt.spawn(manifest, fuel=fuel)
-    gc.collect()
-    start = _clock()
-    for _ in range(msgs):
-        rt.send(counter, SMALL)
-    rt.run_until_idle()
-    elapsed = _clock() - start
-    _check(_count(rt.actor(counter).state) == msgs, f"harness: count {rt.actor(counter).state!r}")
-    return elapsed / msgs
-
-
-def rss_bytes() -> int:
-    """Resident set size of this process (``/proc/self/statm``, second field, in pages)."""
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def spawn_live(manifest: Path, n: int, fuel: int | None) -> tuple[float, float]:
     """``Runtime.spawn`` ``n`` times (as bench_core.spawn_ns), all kept alive; returns (ns per
     spawn, RSS bytes per live actor)."""
     rt = Runtime(seed=1)
     gc.collect()
-    before = rss_bytes()
+    before = core.rss_bytes()
     start = _clock()
     for _ in range(n):
         rt.spawn(manifest, fuel=fuel)
     elapsed = _clock() - start
     gc.collect()
-    grown = rss_bytes() - before
+    grown = core.rss_bytes() - before
     _check(sum(a.status == "running" for a in rt.actors) == n, "spawn: not every counter is running")
     del rt
     gc.collect()  # free the Stores (and their linear memories) now
@@ -283,7 +262,7 @@ class CowBaseline:
         returns (ns each, RSS bytes per live instance)."""
         live = []
         gc.collect()
-        before = rss_bytes()
+        before = core.rss_bytes()
         start = _clock()
         for _ in range(n):
             store = self.wasmtime.Store(self.engine)
@@ -294,7 +273,7 @@ class CowBaseline:
             live.append((store, instance))
         elapsed = _clock() - start
         gc.collect()
-        grown = rss_bytes() - before
+        grown = core.rss_bytes() - before
         _check(state == (b'{"count":0}',), f"copy-on-write baseline: init gave {state!r}")
         del live
         gc.collect()
@@ -347,7 +326,7 @@ def one_round(sizes: Sizes, py: PyFast, c: core.BareFast, cow: CowBaseline | Non
     gc.freeze()
     s: dict[str, float] = {}
     f = s["py_send_fast_us"] = py.per_call_ns(SMALL, sizes.py_fast_calls) / 1e3
-    h = s["py_send_harness_us"] = harness_per_msg_ns(MANIFEST, sizes.py_harness_msgs, PY_FUEL) / 1e3
+    h = s["py_send_harness_us"] = core.harness_per_msg_ns(SMALL, sizes.py_harness_msgs, MANIFEST, PY_FUEL) / 1e3
     ch = s["c_send_harness_us"] = core.harness_per_msg_ns(SMALL, sizes.c_harness_msgs) / 1e3
     s["py_harness_over_fast"] = h / f
     s["py_over_c_harness"] = h / ch
@@ -396,23 +375,14 @@ def _skip(reason: str, json_path: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=None, metavar="N",
-                        help="repetitions per figure (default 5; 3 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run with small workloads")
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
-    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser = core.options(__doc__, repeat_help="repetitions per figure (default 5; 3 with --quick)")
     parser.add_argument("--build-only", action="store_true", help="build (or find) the component, then stop")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the component even if .build/ has it")
     parser.add_argument("--cow-baseline", action="store_true",
                         help="also measure the component on plain wasmtime-py with copy-on-write memory images "
                              "(what the harness's engine turns off); compiles it once more, into .build/")
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
-    if args.repeat is not None:
-        if args.repeat < 1:
-            parser.error(f"--repeat must be at least 1, not {args.repeat}")
-        sizes = Sizes(**{**sizes.__dict__, "repeat": args.repeat})
+    sizes = core.with_repeat(QUICK if args.quick else FULL, args.repeat)
 
     cmd = componentize_py()
     if cmd is None:

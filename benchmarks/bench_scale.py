@@ -14,7 +14,6 @@ benchmark reads the wall clock and ``/proc/self/statm``; the runtime never does.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -33,17 +32,13 @@ for path in (str(ROOT), str(HERE)):  # runnable without PYTHONPATH from a source
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from bench_core import BenchError, _check, _cpu_model, _loadavg, summarize  # noqa: E402
+from bench_core import (BenchError, _check, _cpu_model, _loadavg, options, rss_bytes, summarize,  # noqa: E402
+                        with_repeat)
 
 COUNTER = str(ROOT / "scenarios" / "actors" / "counter.toml")
 
 
 # --- what one child process measures ----------------------------------------------------------
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _clock() -> int:
@@ -78,12 +73,12 @@ def child_tree(size: int) -> dict[str, float]:
     warm.spawn(COUNTER)  # compiled component and manifest caches filled, imports done
     del warm
     gc.collect()
-    before = _rss_bytes()
+    before = rss_bytes()
     start = _clock()
     ids = tree.spawn(rt)
     spawned = _clock()
     gc.collect()
-    after = _rss_bytes()
+    after = rss_bytes()
     live = sum(1 for a in rt.actors if a.alive)
     _check(live == size, f"tree: {live} of {size} actors are running")
 
@@ -233,18 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
         return _child_main(argv[1:])
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=None, metavar="N",
-                        help="child runs per figure (default 5; 1 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run with small sizes")
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
-    parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
-    args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    if args.repeat is not None:
-        if args.repeat < 1:
-            parser.error(f"--repeat must be at least 1, not {args.repeat}")
-        plan = Plan(**{**plan.__dict__, "repeat": args.repeat})
+    args = options(__doc__, repeat_help="child runs per figure (default 5; 1 with --quick)",
+                   quick_help="a fast smoke run with small sizes").parse_args(argv)
+    plan = with_repeat(QUICK if args.quick else FULL, args.repeat)
 
     from theater_harness.wasm import WASMTIME_VERSION
 

@@ -23,7 +23,6 @@ ratios are paired. The subprocesses never touch the real cache dir, the reposito
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -296,29 +295,20 @@ def commands(sizes: Sizes, tests: list[str]) -> list[str]:
         "again for warm; HYPOTHESIS_STORAGE_DIRECTORY=a temp dir):",
         f"  spawn:   {py} -c SPAWN_SCRIPT ROOT scenarios/actors   (Runtime(seed=1).spawn(m) for each *.toml)",
         f"  session: {pytest} {' '.join(tests)}",
-        f"  start-up: the same with --collect-only; bytecode cache on = PYTHONPYCACHEPREFIX=TMP and "
-        f"PYTHONDONTWRITEBYTECODE unset",
+        "  start-up: the same with --collect-only; bytecode cache on = PYTHONPYCACHEPREFIX=TMP and "
+        "PYTHONDONTWRITEBYTECODE unset",
         f"  suite:   {pytest} -n 0|2 {' '.join(sizes.suite) or '(testpaths: tests scenarios)'}   "
         f"(warm component cache)",
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=None, metavar="N",
-                        help="repetitions per figure (default 5; 3 with --quick)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"a smoke run: the suite figures on {' '.join(QUICK_SUITE)} only")
+    parser = bench_core.options(__doc__, repeat_help="repetitions per figure (default 5; 3 with --quick)",
+                                quick_help=f"a smoke run: the suite figures on {' '.join(QUICK_SUITE)} only")
     parser.add_argument("--session-tests", nargs="+", default=SESSION_TESTS, metavar="PATH",
                         help=f"the small pytest session of the cache figures (default: {' '.join(SESSION_TESTS)})")
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
-    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
-    if args.repeat is not None:
-        if args.repeat < 1:
-            parser.error(f"--repeat must be at least 1, not {args.repeat}")
-        sizes = Sizes(**{**sizes.__dict__, "repeat": args.repeat})
+    sizes = bench_core.with_repeat(QUICK if args.quick else FULL, args.repeat)
     if find_spec("xdist") is None:
         parser.error("pytest-xdist is not installed (pip install -e '.[test]')")
     tests = list(args.session_tests)

@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from . import _scheduler
 from ._clock import VirtualClock
@@ -21,8 +21,8 @@ from ._rng import RunRandom
 from ._scheduler import Scheduler
 from .actor import FAILED, RUNNING, STARTING, STOPPED, Actor, ActorView
 from .chain import HOST_CALL, WASM_CALL, WASM_RESULT, wasm_call_data, wasm_error_data
-from .errors import ComponentError, HarnessError, ManifestError, SpawnError, UnknownActorError
-from .exit import (ERR, HOST_ERROR, KILLED, MEMORY, NORMAL, OUT_OF_FUEL, SHUTDOWN, SPAWN_ERROR, TRAP,
+from .errors import ComponentError, HarnessError, SpawnError, UnknownActorError
+from .exit import (ERR, HOST_ERROR, MEMORY, NORMAL, OUT_OF_FUEL, SHUTDOWN, SPAWN_ERROR, TRAP,
                    ExitReason)
 from .host import HOST_FUNCTIONS, ITEMS, close_channels_of, undeliverable
 from .host.message_server import RequestFailed, external_request, external_send

@@ -1328,4 +1328,21 @@ TG__POST_RETURN(TG__SH "handle-child-external-stop", tg__post_handle_child_exter
 
 #endif /* TG_SUPERVISOR */
 
+/* The channel handlers of an actor with no use for channels: every open is accepted
+ * (with no message), messages are ignored, a close is a no-op. Write TG_IGNORE_CHANNELS
+ * once in the actor's .c file instead of the three functions. */
+#define TG_IGNORE_CHANNELS                                                                    \
+    static tg_result actor_handle_channel_open(tg_opt state, tg_bytes channel_id, tg_bytes msg) { \
+        (void)channel_id, (void)msg;                                                          \
+        return tg_ok_accept(state, true, TG_NONE);                                            \
+    }                                                                                         \
+    static tg_result actor_handle_channel_message(tg_opt state, tg_bytes channel_id, tg_bytes msg) { \
+        (void)channel_id, (void)msg;                                                          \
+        return tg_ok(state);                                                                  \
+    }                                                                                         \
+    static tg_result actor_handle_channel_close(tg_opt state, tg_bytes channel_id) {          \
+        (void)channel_id;                                                                     \
+        return tg_ok(state);                                                                  \
+    }
+
 #endif /* THEATER_GUEST_H */

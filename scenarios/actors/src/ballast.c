@@ -9,7 +9,7 @@
  *   handle-send              nothing
  *   handle-request           replies with as many ballast bytes as the request is long
  *                            (at most 16), so the data stays referenced
- *   channels                 every open is refused; messages and close are no-ops
+ *   channels                 ignored (TG_IGNORE_CHANNELS)
  */
 #include "theater_guest.h"
 
@@ -30,17 +30,4 @@ static tg_result actor_handle_request(tg_opt state, tg_bytes request_id, tg_byte
     return tg_ok_reply(state, tg_some((tg_bytes){BALLAST + (BALLAST_SIZE - 16), n}));
 }
 
-static tg_result actor_handle_channel_open(tg_opt state, tg_bytes channel_id, tg_bytes msg) {
-    (void)channel_id, (void)msg;
-    return tg_ok_accept(state, false, TG_NONE);
-}
-
-static tg_result actor_handle_channel_message(tg_opt state, tg_bytes channel_id, tg_bytes msg) {
-    (void)channel_id, (void)msg;
-    return tg_ok(state);
-}
-
-static tg_result actor_handle_channel_close(tg_opt state, tg_bytes channel_id) {
-    (void)channel_id;
-    return tg_ok(state);
-}
+TG_IGNORE_CHANNELS

@@ -70,17 +70,4 @@ static tg_result actor_handle_request(tg_opt state, tg_bytes request_id, tg_byte
     return tg_ok_reply(state, tg_some(TG_STR("unknown")));
 }
 
-static tg_result actor_handle_channel_open(tg_opt state, tg_bytes channel_id, tg_bytes msg) {
-    (void)channel_id, (void)msg;
-    return tg_ok_accept(state, true, TG_NONE);
-}
-
-static tg_result actor_handle_channel_message(tg_opt state, tg_bytes channel_id, tg_bytes msg) {
-    (void)channel_id, (void)msg;
-    return tg_ok(state);
-}
-
-static tg_result actor_handle_channel_close(tg_opt state, tg_bytes channel_id) {
-    (void)channel_id;
-    return tg_ok(state);
-}
+TG_IGNORE_CHANNELS

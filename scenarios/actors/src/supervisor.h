@@ -192,19 +192,6 @@ static tg_result actor_handle_child_external_stop(tg_opt state, tg_bytes child_i
     return tg_ok(sup_save(s));
 }
 
-static tg_result actor_handle_channel_open(tg_opt state, tg_bytes channel_id, tg_bytes msg) {
-    (void)channel_id, (void)msg;
-    return tg_ok_accept(state, true, TG_NONE);
-}
-
-static tg_result actor_handle_channel_message(tg_opt state, tg_bytes channel_id, tg_bytes msg) {
-    (void)channel_id, (void)msg;
-    return tg_ok(state);
-}
-
-static tg_result actor_handle_channel_close(tg_opt state, tg_bytes channel_id) {
-    (void)channel_id;
-    return tg_ok(state);
-}
+TG_IGNORE_CHANNELS
 
 #endif /* SUPERVISOR_H */
