@@ -11,6 +11,8 @@ from conftest import manifest
 from test_supervision import supervisor
 from theater_harness import Runtime, ScenarioError
 from theater_harness.faults import Fault, FaultSchedule, fault
+from theater_harness.invariants import check_all
+from theater_harness.trace import state_digest
 
 
 def faults_fired(rt: Runtime) -> list[tuple[int, str]]:
@@ -122,7 +124,7 @@ def test_an_external_stop_fault(tmp_path):
     assert rt.actor(worker).incarnation == 2  # permanent: its supervisor restarted it
 
 
-def test_a_corrupted_recovered_state(tmp_path):
+def test_a_corrupted_recovered_state_is_used_and_caught(tmp_path):
     rt = Runtime(seed=1, faults=FaultSchedule([fault("corrupt-state", "worker", state='{"count":-1}')]))
     sup = rt.spawn(supervisor(tmp_path, 'intensity = 5\n[supervision.default]\nrecovery = "last"\n'))
     worker = rt.spawn(manifest("counter"), name="worker", parent=sup)
@@ -130,8 +132,12 @@ def test_a_corrupted_recovered_state(tmp_path):
     rt.run_until_idle()
     rt.stop(worker)
     rt.run_until_idle()
-    assert rt.ask(worker, "get") == b"-1"
     assert rt.trace.of_kind("fault")[0].fields["phase"] == "restarting"
+    (violation,) = check_all(rt)  # the state_recovery invariant catches it
+    assert (violation.invariant, violation.time_ms, violation.actors) == ("state_recovery", 0, (worker,))
+    assert violation.message.endswith("; fault #0 (corrupt-state) fired on this restart")
+    assert state_digest(b'{"count":-1}') in violation.message
+    assert rt.ask(worker, "get") == b"-1"
 
 
 def _link_run(*faults: Fault, sends: int = 4) -> tuple[Runtime, str]:

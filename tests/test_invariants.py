@@ -385,20 +385,6 @@ def test_a_recovery_that_loses_the_last_state(tmp_path, monkeypatch):
     assert check_all(rt) == [violation]
 
 
-def test_a_corrupt_state_fault_is_caught(tmp_path):
-    rt = Runtime(seed=1, faults=FaultSchedule([fault("corrupt-state", "worker", state='{"count":-1}')]))
-    sup = rt.spawn(supervisor(tmp_path, 'intensity = 5\n[supervision.default]\nrecovery = "last"\n'))
-    worker = rt.spawn(manifest("counter"), name="worker", parent=sup)
-    rt.send(worker, "add:7")
-    rt.run_until_idle()
-    rt.stop(worker)
-    rt.run_until_idle()
-    (violation,) = check_all(rt)
-    assert found([violation]) == [("state_recovery", 0, (worker,))]
-    assert violation.message.endswith("; fault #0 (corrupt-state) fired on this restart")
-    assert state_digest(b'{"count":-1}') in violation.message
-
-
 def test_a_replay_that_diverges_is_caught(tmp_path):
     rt = Runtime(seed=1)
     sup = rt.spawn(supervisor(tmp_path, 'intensity = 5\n[supervision.default]\nrecovery = "replay"\n'))
