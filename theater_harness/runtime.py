@@ -8,7 +8,6 @@ every call, host call and lifecycle event in the actors' chains and in the run's
 from __future__ import annotations
 
 import functools
-
 import itertools
 import json
 import os
@@ -208,23 +207,11 @@ class Runtime:
         """Create a new incarnation and call ``init`` with ``state``. ``then(payload)`` runs
         when init has finished: its ok payload, or None if the incarnation failed (init
         may suspend in a blocking host call, so this can be later)."""
-        actor.incarnation += 1
-        actor.status = STARTING
-        actor.exit_reason = None
-        actor.stop_requested = None
-        actor.shutdown_data = None
-        actor.restart_times = ()  # a new incarnation supervises with no restart history (as OTP)
         actor.state = state
-        try:
-            actor.instance = Incarnation(actor.component, actor, self._dispatch_host,
-                                         fuel=actor.fuel, memory_cap=actor.memory)
-        except WasmtimeError as exc:
-            kind = getattr(exc, "kind", SPAWN_ERROR)  # the memory layer marks a cap hit
-            self._end(actor, FAILED, ExitReason(kind, _short(str(exc)), actor.id, actor.incarnation, INSTANTIATE,
-                                                time_ms=self.now))
-            if then is not None:
-                then(None)
+        instance = self._new_incarnation(actor, self._dispatch_host, then)
+        if instance is None:
             return
+        actor.instance = instance
         self.trace.add(self.now, "start", actor.id, ("incarnation", actor.incarnation, "state", state_digest(state)))
 
         def started(payload: Any) -> None:
@@ -236,6 +223,24 @@ class Runtime:
 
         args = (state, (actor.id,)) if actor.component.era == "A" else (state,)
         self._call(actor, INIT, args, started)
+
+    def _new_incarnation(self, actor: Actor, dispatch: Any, then: Callable[[Any], None] | None) -> Incarnation | None:
+        """Begin the actor's next incarnation: a fresh instance in a Store of its own. None
+        when it cannot be instantiated: the actor has then ended as failed, and ``then(None)``
+        has run."""
+        actor.incarnation += 1
+        actor.status = STARTING
+        actor.exit_reason = actor.stop_requested = actor.shutdown_data = None
+        actor.restart_times = ()  # a new incarnation supervises with no restart history (as OTP)
+        try:
+            return Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
+        except WasmtimeError as exc:
+            kind = getattr(exc, "kind", SPAWN_ERROR)  # the memory layer marks a cap hit
+            self._end(actor, FAILED, ExitReason(kind, _short(str(exc)), actor.id, actor.incarnation, INSTANTIATE,
+                                                time_ms=self.now))
+            if then is not None:
+                then(None)
+            return None
 
     # --- calls -----------------------------------------------------------------------
 
@@ -259,20 +264,14 @@ class Runtime:
         params = state_and_params[1] if len(state_and_params) > 1 else ()
         if actor.journal is not None:
             actor.journal.begin(key, state_and_params, len(actor.chain))
-        now = self.clock._now  # _record, inlined: every call starts here
-        self._trace_raw.append((now, "event", actor.id,
-                                actor.chain.append("wasm", (WASM_CALL, name, params), None, now)))
+        self._record(actor, "wasm", (WASM_CALL, name, params))
         actor.busy = True
         if self.faults is not None:
             injected = self.faults.on_call(actor, key)
             if injected is not None:
                 self._inject_call(actor, export, state_and_params, then, *injected)
                 return
-        outcome = actor.instance.call(export, state_and_params)  # _invoke, inlined
-        if outcome is SUSPENDED:
-            actor.suspended = (export, then)
-            return
-        self._complete(actor, export, outcome, then)
+        self._invoke(actor, export, state_and_params, then)
 
     def _invoke(self, actor: Actor, export: Any, state_and_params: tuple, then: Callable[[Any], None] | None) -> None:
         outcome = actor.instance.call(export, state_and_params)
@@ -335,16 +334,12 @@ class Runtime:
             if is_ok:
                 state = actor.state = payload[0]
                 rest = payload[1] if len(payload) > 1 else ()
-                now = self.clock._now  # _record, inlined: every call ends here
-                self._trace_raw.append((now, "event", actor.id,
-                                        actor.chain.append("wasm", (WASM_RESULT, name, state, rest), None, now)))
+                self._record(actor, "wasm", (WASM_RESULT, name, state, rest))
                 if actor.journal is not None:
                     actor.journal.commit(len(actor.chain))
                 if then is not None:
                     then(payload)
-                if not actor.busy and (actor.mailbox or actor.stop_requested is not None
-                                       or actor.shutdown_data is not None):
-                    self._after_call(actor)
+                self._after_call(actor)
                 return
             reason = ExitReason(ERR, payload, actor.id, actor.incarnation, name, time_ms=self.now)
         else:
@@ -521,18 +516,9 @@ class Runtime:
         self._start(actor, state, then)
 
     def _replay(self, actor: Actor, then: Callable[[Any], None] | None) -> None:
-        actor.incarnation += 1
-        actor.status = STARTING
-        actor.exit_reason = actor.stop_requested = actor.shutdown_data = None
-        actor.restart_times = ()
         dispatch = ReplayDispatch(actor.component.imports)
-        try:
-            instance = Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
-        except WasmtimeError as exc:
-            self._end(actor, FAILED, ExitReason(getattr(exc, "kind", SPAWN_ERROR), _short(str(exc)), actor.id,
-                                                actor.incarnation, INSTANTIATE, time_ms=self.now))
-            if then is not None:
-                then(None)
+        instance = self._new_incarnation(actor, dispatch, then)
+        if instance is None:
             return
         state, divergences, calls = replay(instance, dispatch, actor.journal, actor.chain, actor.component.exports)
         instance.dispatch = self._dispatch_host
@@ -662,6 +648,8 @@ INIT_NAME = "theater:simple/actor.init"
 CREATED_HOOKS: list[Callable[["Runtime"], None]] = []
 
 _MANIFESTS: dict[tuple[int, int, int, int], Manifest] = {}
+
+
 def _supervises(actor: Actor) -> bool:
     """Whether an actor is a supervisor: it declares a policy or the supervisor handler."""
     return actor.spec is not None or "supervisor" in actor.manifest.handler_types
