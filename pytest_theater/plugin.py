@@ -269,10 +269,7 @@ class FaultScheduleFixture:
 
     @property
     def schedule(self) -> Any:
-        from theater_harness.faults import FaultSchedule
-
-        injector = self._runtime.faults
-        return FaultSchedule(injector.faults if injector is not None else ())
+        return report.injected(self._runtime)
 
 
 @pytest.fixture
@@ -295,8 +292,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
     total = FaultSpace()
     for space in spaces:
-        total.counts.update(space.counts)
-        total.runs += space.runs
+        total.add(space)
     terminalreporter.section("theater-harness fault space")
     terminalreporter.write_line(total.table())
 

@@ -14,12 +14,17 @@ from pathlib import Path
 from typing import Any
 
 
-def schedule_toml(runtime: Any) -> str:
-    """The faults injected into ``runtime``, as TOML ([[fault]] tables)."""
+def injected(runtime: Any) -> Any:
+    """The faults injected into ``runtime`` so far, as a ``FaultSchedule``."""
     from theater_harness.faults import FaultSchedule
 
     injector = runtime.faults
-    return FaultSchedule(injector.faults if injector is not None else ()).to_toml()
+    return FaultSchedule(injector.faults if injector is not None else ())
+
+
+def schedule_toml(runtime: Any) -> str:
+    """The faults injected into ``runtime``, as TOML ([[fault]] tables)."""
+    return injected(runtime).to_toml()
 
 
 def save_trace(runtime: Any, directory: Path, name: str) -> Path:

@@ -215,6 +215,8 @@ def test_replay_from_a_scenario_seed_and_json_schedule(capsys, tmp_path):
     (["replay"], "replay needs a saved trace, or --scenario FILE and --seed N"),
     (["replay", "missing.json"], "missing.json: trace file not found"),
     (["show", "missing.json"], "missing.json: trace file not found"),
+    (["replay", "--scenario", "s.scenario.toml", "--seed", "1", "--schedule", "missing.toml"],
+     "missing.toml: fault schedule file not found"),
 ])
 def test_replay_and_show_refuse_bad_arguments_with_exit_2(capsys, argv, message):
     status, _, err = run(capsys, *argv)

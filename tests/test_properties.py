@@ -156,6 +156,10 @@ def test_fault_space_coverage_counts_the_cells_a_run_exercised():
                                       f"exercised over 1 runs")
     assert len(space.untried()) == len(space.all_cells) - 3
     assert len(space.all_cells) == len(KIND_ORDER) * 4 * 3 * 3
+    total = FaultSpace()
+    total.add(space)
+    total.add(space)
+    assert total.runs == 2 and total.counts[Cell("rest_for_one", "permanent", "trap", "running")] == 2
 
 
 def test_fault_space_cells_are_reported_to_hypothesis_as_events():

@@ -95,8 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if coverage is None:
                 coverage = outcome.coverage
             else:
-                coverage.counts.update(outcome.coverage.counts)
-                coverage.runs += outcome.coverage.runs
+                coverage.add(outcome.coverage)
             result = outcome.failure or run_scenario(scenario, seed, faults=FaultSchedule())
         else:
             result = run_scenario(scenario, seed)
@@ -139,12 +138,20 @@ def _summary_table(rows: list) -> None:
             print("  ".join("-" * w for w in widths))
 
 
+def _read(path: str, what: str) -> str:
+    """A file the command was given, or a clear error naming it."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{what} file not found", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read the {what} file: {exc}", file=path) from None
+
+
 def _load_trace(path: str) -> dict:
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError("trace file not found", file=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(_read(path, "trace"))
+    except json.JSONDecodeError as exc:
         raise ScenarioError(f"not a trace JSON file: {exc}", file=path) from None
     if not isinstance(doc, dict) or "records" not in doc:
         raise ScenarioError("not a theater-harness trace (no 'records')", file=path)
@@ -167,7 +174,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         scenario_path, seed, saved = args.scenario, args.seed, None
         schedule = FaultSchedule()
     if args.schedule:
-        text = Path(args.schedule).read_text(encoding="utf-8")
+        text = _read(args.schedule, "fault schedule")
         schedule = (FaultSchedule.from_json(text, source=args.schedule) if args.schedule.endswith(".json")
                     else FaultSchedule.from_toml(text, source=args.schedule))
     result = run_scenario(load_scenario(scenario_path), seed, faults=schedule)

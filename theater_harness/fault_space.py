@@ -53,6 +53,11 @@ class FaultSpace:
         _tell_hypothesis(cells)
         return cells
 
+    def add(self, other: "FaultSpace") -> None:
+        """Count another search's cells and runs in with these (e.g. one per scenario)."""
+        self.counts.update(other.counts)
+        self.runs += other.runs
+
     @property
     def all_cells(self) -> list[Cell]:
         return [Cell(s, r, k, p) for k in self.kinds for s in self.strategies for r in self.restarts
@@ -80,11 +85,9 @@ class FaultSpace:
 
 
 def _tell_hypothesis(cells: list[Cell]) -> None:
-    try:
-        from hypothesis import event
-        from hypothesis.control import _current_build_context
-    except ImportError:  # pragma: no cover - hypothesis is a test dependency
-        return
+    from hypothesis import event
+    from hypothesis.control import _current_build_context
+
     if _current_build_context.value is None:
         return  # not inside a Hypothesis test
     for cell in cells:

@@ -39,7 +39,7 @@ class ProbeMessage:
     def reply(self, payload: bytes | str) -> None:
         if self._request is None:
             raise TypeError(f"a {self.kind} cannot be replied to; only a request can")
-        self._request.complete(self._runtime, payload.encode() if isinstance(payload, str) else payload)
+        self._request.complete(self._runtime, _bytes(payload))
 
 
 class Probe:

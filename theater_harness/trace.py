@@ -75,13 +75,17 @@ class Trace:
     def __len__(self) -> int:
         return len(self._raw)
 
+    def _materialize(self, seq: int, raw: tuple) -> TraceRecord:
+        t, kind, actor, fields = raw
+        if kind == "event":
+            fields = _event_fields(self._chain_of(actor), fields)
+        elif fields.__class__ is tuple:
+            fields = dict(zip(fields[0::2], fields[1::2]))
+        return TraceRecord(seq, t, kind, actor, fields)
+
     def __iter__(self) -> Iterator[TraceRecord]:
-        for seq, (t, kind, actor, fields) in enumerate(self._raw):
-            if kind == "event":
-                fields = _event_fields(self._chain_of(actor), fields)
-            elif fields.__class__ is tuple:
-                fields = dict(zip(fields[0::2], fields[1::2]))
-            yield TraceRecord(seq, t, kind, actor, fields)
+        for seq, raw in enumerate(self._raw):
+            yield self._materialize(seq, raw)
 
     @property
     def records(self) -> list[TraceRecord]:
@@ -91,21 +95,8 @@ class Trace:
         """Every record as a flat dict (``TraceRecord.to_dict``), made once: the invariant
         checks, the fault-space count and the reports all read the same list, so treat it as
         read-only. Records added later are materialized on the next call."""
-        done = len(self._dicts)
-        if done < len(self._raw):
-            chain_of = self._chain_of
-            for seq in range(done, len(self._raw)):
-                t, kind, actor, fields = self._raw[seq]
-                out = {"seq": seq, "t": t, "kind": kind}
-                if actor is not None:
-                    out["actor"] = actor
-                if kind == "event":
-                    out.update(_event_fields(chain_of(actor), fields))
-                elif fields.__class__ is tuple:
-                    out.update(zip(fields[0::2], fields[1::2]))
-                else:
-                    out.update(fields)
-                self._dicts.append(out)
+        raw = self._raw
+        self._dicts.extend(self._materialize(seq, raw[seq]).to_dict() for seq in range(len(self._dicts), len(raw)))
         return list(self._dicts)
 
     def of_kind(self, *kinds: str) -> list[TraceRecord]:

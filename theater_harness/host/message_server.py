@@ -123,8 +123,8 @@ def send(rt: Any, actor: Any, target_id: str, msg: bytes) -> tuple[bool, Any]:
 
 def _send(rt: Any, sender: Any, target: Any, msg: bytes, delay: int) -> int:
     number = next(rt.msg_seq)
-    rt._trace_raw.append((rt.clock._now, "send", sender.id if sender is not None else None,
-                          ("msg", number, "to", target.id, "size", len(msg))))
+    rt.trace.add(rt.clock._now, "send", sender.id if sender is not None else None,
+                 ("msg", number, "to", target.id, "size", len(msg)))
     rt.transmit(sender, target, ("send", number, msg), delay)
     return number
 
@@ -260,7 +260,7 @@ FUNCTIONS = {
 
 def _deliver_send(rt: Any, actor: Any, item: tuple) -> None:
     _, number, msg = item
-    rt._trace_raw.append((rt.clock._now, "deliver", actor.id, ("msg", number)))
+    rt.trace.add(rt.clock._now, "deliver", actor.id, ("msg", number))
     rt._call(actor, HANDLE_SEND, (actor.state, (msg,)))
 
 

@@ -40,13 +40,19 @@ INVARIANTS: dict[str, Callable[..., list[Violation]]] = {
 }
 
 
-def check_all(source: Any, *, policies: Mapping[str, Mapping[str, Any]] | None = None) -> list[Violation]:
-    """Every invariant of ``INVARIANTS`` on one trace (a ``Runtime``, a ``Trace``, its JSON
-    or its records); the violations of each, in that order. ``policies`` gives supervisors
-    that declare none (guest supervisors) the policy to check them against, by name or id:
+def check_all(source: Any, *, policies: Mapping[str, Mapping[str, Any]] | None = None,
+              only: Iterable[str] | None = None) -> list[Violation]:
+    """Every invariant of ``INVARIANTS`` (or those named in ``only``) on one trace (a
+    ``Runtime``, a ``Trace``, its JSON or its records); the violations of each, in that
+    order. ``policies`` gives supervisors that declare none (guest supervisors) the policy
+    to check them against, by name or id:
     ``{"sup": {"strategy": "one_for_one", "intensity": 3, "period_ms": 5000}}``."""
+    names = list(INVARIANTS) if only is None else list(only)
+    unknown = [n for n in names if n not in INVARIANTS]
+    if unknown:
+        raise ValueError(f"unknown invariant {unknown[0]!r}; invariants: {', '.join(INVARIANTS)}")
     records = records_of(source)
-    return [v for check in INVARIANTS.values() for v in check(records, policies=policies)]
+    return [v for name in names for v in INVARIANTS[name](records, policies=policies)]
 
 
 class InvariantViolation(AssertionError):
@@ -62,12 +68,7 @@ class InvariantViolation(AssertionError):
 def assert_holds(source: Any, *, policies: Mapping[str, Mapping[str, Any]] | None = None,
                  only: Iterable[str] | None = None) -> None:
     """Raise ``InvariantViolation`` if any invariant (or those named in ``only``) fails."""
-    records = records_of(source)
-    names = list(only) if only is not None else list(INVARIANTS)
-    unknown = [n for n in names if n not in INVARIANTS]
-    if unknown:
-        raise ValueError(f"unknown invariant {unknown[0]!r}; invariants: {', '.join(INVARIANTS)}")
-    violations = [v for name in names for v in INVARIANTS[name](records, policies=policies)]
+    violations = check_all(source, policies=policies, only=only)
     if violations:
         raise InvariantViolation(violations)
 

@@ -11,7 +11,6 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import HarnessError
 from ..fault_space import FaultSpace
 from .load import Scenario
 from .run import ScenarioResult, run_scenario
@@ -30,11 +29,9 @@ class ExploreOutcome:
 def explore(scenario: Scenario, seed: int, *, examples: int | None = None,
             progress: Callable[[int, int], None] | None = None) -> ExploreOutcome:
     """Search ``scenario``'s fault space with up to ``examples`` generated schedules."""
-    try:
-        from hypothesis import HealthCheck, Phase, find, settings
-        from hypothesis.errors import NoSuchExample
-    except ImportError:  # pragma: no cover - hypothesis is a test dependency
-        raise HarnessError("exploring ([explore]) needs Hypothesis: pip install hypothesis") from None
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis.errors import NoSuchExample
+
     from ..strategies import HEALABLE_KINDS, fault_schedules
 
     options = scenario.explore

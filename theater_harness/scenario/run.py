@@ -11,7 +11,7 @@ from ..errors import HarnessError, ScenarioError
 from ..faults import FaultSchedule
 from ..runtime import Runtime
 from ..trees import NodeSpec
-from .load import Scenario
+from .load import Scenario, shared_faker
 
 _REF = re.compile(r"\$\{([^}]*)\}")
 
@@ -90,16 +90,11 @@ def run_scenario(scenario: Scenario, seed: int | None = None, *, faults: FaultSc
 
 def check(scenario: Scenario, runtime: Runtime) -> list:
     """The scenario's invariants over a run."""
-    from ..invariants import INVARIANTS, check_all
+    from ..invariants import check_all
 
     if "all" in scenario.invariants:
         return check_all(runtime, policies=scenario.policies)
-    from ..invariants import records_of
-
-    records = records_of(runtime)
-    found = []
-    for name in scenario.invariants:
-        found += INVARIANTS[name](records, policies=scenario.policies)
+    found = check_all(runtime, policies=scenario.policies, only=scenario.invariants)
     return sorted(found, key=lambda v: v.time_ms)
 
 
@@ -121,9 +116,7 @@ def _deliver(scenario: Scenario, rt: Runtime, ids: dict[str, str], seed: int) ->
     fake = None
     for load in scenario.workloads:
         if load.faker is not None and fake is None:
-            from faker import Faker
-
-            fake = Faker()
+            fake = shared_faker()
             fake.seed_instance(seed)
         for at in range(load.from_ms, load.until_ms + 1, load.every_ms):
             payload = load.send if load.send is not None else str(getattr(fake, load.faker)())
