@@ -118,6 +118,13 @@ def options(doc: str, *, repeat_help: str, quick_help: str = "a fast smoke run w
     return parser
 
 
+def write_json(path: str, header: list[str], quick: bool, wall_s: float, **figures: Any) -> None:
+    """The ``--json`` document: what every benchmark records of its run, then its figures."""
+    document = {"header": header, "python": platform.python_version(), "wasmtime": WASMTIME_VERSION,
+                "cpu": _cpu_model(), "quick": quick, "wall_s": round(wall_s, 3), **figures}
+    Path(path).write_text(json.dumps(document, indent=2) + "\n")
+
+
 def with_repeat(sizes: Any, repeat: int | None) -> Any:
     """``sizes`` (a dataclass with a ``repeat`` field), with ``--repeat`` if it was given."""
     return sizes if repeat is None else dataclasses.replace(sizes, repeat=repeat)
@@ -436,22 +443,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(notes))
     if args.json:
-        document = {
-            "header": lines,
-            "python": platform.python_version(),
-            "wasmtime": WASMTIME_VERSION,
-            "cpu": _cpu_model(),
-            "quick": args.quick,
-            "repeat": sizes.repeat,
-            "sizes": sizes.__dict__,
-            "wall_s": round(wall_s, 3),
-            "timer_workload": {"events": rounds[0]["_timer_events"], "virtual_ms": rounds[0]["_timer_virtual_ms"]},
-            "figures": {fig.key: {"label": fig.label, "unit": fig.unit, "target": fig.target or None,
-                                  "meets_target": None if fig.meets is None else fig.meets(st["median"]),
-                                  **st}
-                        for fig, st in rows},
-        }
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        write_json(args.json, lines, args.quick, wall_s, repeat=sizes.repeat, sizes=sizes.__dict__,
+                   timer_workload={"events": rounds[0]["_timer_events"],
+                                   "virtual_ms": rounds[0]["_timer_virtual_ms"]},
+                   figures={fig.key: {"label": fig.label, "unit": fig.unit, "target": fig.target or None,
+                                      "meets_target": None if fig.meets is None else fig.meets(st["median"]),
+                                      **st}
+                            for fig, st in rows})
     return 0
 
 

@@ -16,7 +16,6 @@ checking the invariants on the trace.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import platform
 import sys
@@ -32,7 +31,7 @@ for path in (str(ROOT), str(HERE)):  # runnable without PYTHONPATH from a source
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
-from bench_core import _at_least_one, _check, _cpu_model, _loadavg, options, summarize  # noqa: E402
+from bench_core import _at_least_one, _check, _cpu_model, _loadavg, options, summarize, write_json  # noqa: E402
 from theater_harness.fault_space import FaultSpace  # noqa: E402
 from theater_harness.invariants import check_all  # noqa: E402
 from theater_harness.strategies import COUNTER, CRASHER, fault_schedules  # noqa: E402
@@ -169,10 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tree: {tree.describe()}".replace("\n", "\n      "))
     print(f"whole run {wall_s:.1f} s")
     if args.json:
-        document = {"header": header, "python": platform.python_version(), "wasmtime": WASMTIME_VERSION,
-                    "cpu": _cpu_model(), "quick": args.quick, "repeat": repeat, "examples": examples,
-                    "max_faults": MAX_FAULTS, "wall_s": round(wall_s, 3), "figures": stats}
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        write_json(args.json, header, args.quick, wall_s, repeat=repeat, examples=examples, max_faults=MAX_FAULTS,
+                   figures=stats)
     return 0
 
 

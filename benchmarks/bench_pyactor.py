@@ -24,7 +24,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -441,25 +440,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(notes))
     if args.json:
-        document = {
-            "header": lines,
-            "python": platform.python_version(),
-            "wasmtime": core.WASMTIME_VERSION,
-            "cpu": core._cpu_model(),
-            "quick": args.quick,
-            "repeat": sizes.repeat,
-            "sizes": sizes.__dict__,
-            "wall_s": round(wall_s, 3),
-            "component": {"path": str(build.path.relative_to(ROOT)), "bytes": build.size, "tool": build.tool,
-                          "built_s": round(build.seconds, 3) if build.built else None,
-                          "harness_load_s": round(load_s, 3), "harness_cache_hit": component.cache_hit},
-            "fuel": fuel,
-            "py_fuel_per_call": PY_FUEL,
-            "checks": checks,
-            "notes": notes,
-            "figures": {fig.key: {"label": fig.label, "unit": fig.unit, **st} for fig, st in rows},
-        }
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        core.write_json(
+            args.json, lines, args.quick, wall_s, repeat=sizes.repeat, sizes=sizes.__dict__,
+            component={"path": str(build.path.relative_to(ROOT)), "bytes": build.size, "tool": build.tool,
+                       "built_s": round(build.seconds, 3) if build.built else None,
+                       "harness_load_s": round(load_s, 3), "harness_cache_hit": component.cache_hit},
+            fuel=fuel, py_fuel_per_call=PY_FUEL, checks=checks, notes=notes,
+            figures={fig.key: {"label": fig.label, "unit": fig.unit, **st} for fig, st in rows})
     return 0
 
 

@@ -33,7 +33,7 @@ for path in (str(ROOT), str(HERE)):  # runnable without PYTHONPATH from a source
         sys.path.insert(0, path)
 
 from bench_core import (BenchError, _check, _cpu_model, _loadavg, options, rss_bytes, summarize,  # noqa: E402
-                        with_repeat)
+                        with_repeat, write_json)
 
 COUNTER = str(ROOT / "scenarios" / "actors" / "counter.toml")
 
@@ -289,16 +289,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{plan.length_messages[0]:,}-{plan.length_messages[-1]:,} messages")
     print(f"whole run {wall_s:.1f} s")
     if args.json:
-        document = {
-            "header": header, "python": platform.python_version(), "wasmtime": WASMTIME_VERSION,
-            "cpu": _cpu_model(), "quick": args.quick, "plan": plan.__dict__, "wall_s": round(wall_s, 3),
-            "trees": {str(size): st for size, st in trees.items()},
-            "curve_by_actors": {str(n): st for n, st in by_actors.items()},
-            "bare_by_actors": {str(n): st for n, st in bare.items()},
-            "curve_by_length": {str(m): st for m, st in by_length.items()},
-            "flatness_by_actors": actors_flat, "flatness_by_length": length_flat, "flatness_bare": bare_flat,
-        }
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        write_json(args.json, header, args.quick, wall_s, plan=plan.__dict__,
+                   trees={str(size): st for size, st in trees.items()},
+                   curve_by_actors={str(n): st for n, st in by_actors.items()},
+                   bare_by_actors={str(n): st for n, st in bare.items()},
+                   curve_by_length={str(m): st for m, st in by_length.items()},
+                   flatness_by_actors=actors_flat, flatness_by_length=length_flat, flatness_bare=bare_flat)
     return 0
 
 

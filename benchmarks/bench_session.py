@@ -363,26 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(commands(sizes, tests)))
     if args.json:
-        document = {
-            "header": lines,
-            "python": platform.python_version(),
-            "executable": sys.executable,
-            "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
-            "wasmtime": WASMTIME_VERSION,
-            "cpu": _cpu_model(),
-            "cpus": os.cpu_count(),
-            "quick": args.quick,
-            "repeat": sizes.repeat,
-            "session_tests": tests,
-            "suite": list(sizes.suite) or None,
-            "seed": int(SEED),
-            "load_average": {"start": load_start, "end": load_end},
-            "wall_s": round(wall_s, 3),
-            "commands": commands(sizes, tests),
-            "rounds": infos,
-            "figures": {fig.key: {"label": fig.label.strip(), "unit": fig.unit, **st} for fig, st in rows},
-        }
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+        bench_core.write_json(
+            args.json, lines, args.quick, wall_s, executable=sys.executable,
+            pythondontwritebytecode=bool(os.environ.get("PYTHONDONTWRITEBYTECODE")), cpus=os.cpu_count(),
+            repeat=sizes.repeat, session_tests=tests, suite=list(sizes.suite) or None, seed=int(SEED),
+            load_average={"start": load_start, "end": load_end}, commands=commands(sizes, tests), rounds=infos,
+            figures={fig.key: {"label": fig.label.strip(), "unit": fig.unit, **st} for fig, st in rows})
     return 0
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from .faults import fault
-from .strategies import COUNTER, CRASHER, HEALABLE_KINDS
+from .strategies import COUNTER, CRASHER, HEALABLE_KINDS, WORKER_KINDS
 from .trees import NodeSpec, Policy, TreeSpec
 
 DEFAULT_TREE = TreeSpec(NodeSpec("root", policy=Policy("one_for_all", intensity=3), children=(
@@ -93,7 +93,7 @@ class SupervisionMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def inject(self, data: st.DataObject) -> None:
         kind = data.draw(st.sampled_from(list(self.kinds)), label="kind")
-        workers_only = kind in ("slow", "hang", "host-error", "memory")
+        workers_only = kind in WORKER_KINDS
         target = data.draw(st.sampled_from(self._workers() if workers_only else self._names()), label="target")
         extra: dict = {}
         if kind == "hang":

@@ -42,6 +42,8 @@ ACTOR_KINDS = tuple(k for k in KIND_ORDER if k not in ("drop", "delay", "duplica
 # invariant, or the actor's own validation of its state, catches it). The default of the
 # strategies, so that "correct supervision violates nothing" holds; pass kinds= to add it.
 HEALABLE_KINDS = tuple(k for k in ACTOR_KINDS if k != "corrupt-state")
+# Kinds that need an actor running wasm (not a generated supervisor): they target workers.
+WORKER_KINDS = ("slow", "hang", "host-error", "memory")
 
 
 @st.composite
@@ -150,7 +152,7 @@ def _one_fault(draw: st.DrawFn, kind: str, targets: list[str], parts: _FaultPart
         link = ("outside", draw(parts.workers))
         extra = {"delay_ms": draw(parts.delay)} if kind == "delay" else {}
         return fault(kind, link=link, on_message=draw(parts.on_message), **extra)
-    target = draw(parts.workers if kind in ("slow", "hang", "host-error", "memory") else parts.targets)
+    target = draw(parts.workers if kind in WORKER_KINDS else parts.targets)
     if kind in ("trap", "err", "init-trap", "init-err"):
         if draw(parts.coin):
             # an init fault's on_call counts inits: from the 2nd, a restart (the 1st is the spawn)
