@@ -264,14 +264,20 @@ class Runtime:
         params = state_and_params[1] if len(state_and_params) > 1 else ()
         if actor.journal is not None:
             actor.journal.begin(key, state_and_params, len(actor.chain))
-        self._record(actor, "wasm", (WASM_CALL, name, params))
+        now = self.clock._now  # _record, inlined: every call starts here
+        self._trace_raw.append((now, "event", actor.id,
+                                actor.chain.append("wasm", (WASM_CALL, name, params), None, now)))
         actor.busy = True
         if self.faults is not None:
             injected = self.faults.on_call(actor, key)
             if injected is not None:
                 self._inject_call(actor, export, state_and_params, then, *injected)
                 return
-        self._invoke(actor, export, state_and_params, then)
+        outcome = actor.instance.call(export, state_and_params)  # _invoke, inlined: every call
+        if outcome is SUSPENDED:
+            actor.suspended = (export, then)
+            return
+        self._complete(actor, export, outcome, then)
 
     def _invoke(self, actor: Actor, export: Any, state_and_params: tuple, then: Callable[[Any], None] | None) -> None:
         outcome = actor.instance.call(export, state_and_params)
@@ -334,12 +340,16 @@ class Runtime:
             if is_ok:
                 state = actor.state = payload[0]
                 rest = payload[1] if len(payload) > 1 else ()
-                self._record(actor, "wasm", (WASM_RESULT, name, state, rest))
+                now = self.clock._now  # _record, inlined: every call ends here
+                self._trace_raw.append((now, "event", actor.id,
+                                        actor.chain.append("wasm", (WASM_RESULT, name, state, rest), None, now)))
                 if actor.journal is not None:
                     actor.journal.commit(len(actor.chain))
                 if then is not None:
                     then(payload)
-                self._after_call(actor)
+                if not actor.busy and (actor.mailbox or actor.stop_requested is not None
+                                       or actor.shutdown_data is not None):  # _after_call's own test
+                    self._after_call(actor)
                 return
             reason = ExitReason(ERR, payload, actor.id, actor.incarnation, name, time_ms=self.now)
         else:

@@ -26,7 +26,7 @@ def load(source: Any) -> TraceData:
     if isinstance(trace, Trace):  # a Runtime
         source = trace
     if isinstance(source, Trace):
-        return TraceData([r.to_dict() for r in source], source.seed, source.meta.get("scenario"))
+        return TraceData(source.dicts(), source.seed, source.meta.get("scenario"))
     if isinstance(source, os.PathLike):
         source = open(source, encoding="utf-8").read()
     if isinstance(source, (str, bytes)):
