@@ -1,7 +1,8 @@
 """The failure report of a theater test: everything needed to understand and replay it.
 
 The tree (each actor with its status and incarnations), the fault schedule as a TOML
-snippet (for a Hypothesis test: the shrunk one), the violated invariants with their
+snippet (for a Hypothesis test: the shrunk one), each fault marked fired, missed (its
+target was not running at its time) or pending, the violated invariants with their
 evidence, a timeline excerpt around the first violation (or the last event), where the
 trace was saved, and the one command that replays exactly this case.
 """
@@ -25,6 +26,43 @@ def injected(runtime: Any) -> Any:
 def schedule_toml(runtime: Any) -> str:
     """The faults injected into ``runtime``, as TOML ([[fault]] tables)."""
     return injected(runtime).to_toml()
+
+
+def fault_outcomes(runtime: Any) -> list[str]:
+    """What became of each injected fault, in schedule order: "fired at 120 ms", "missed at
+    1500 ms: <why>", or "pending: neither fired nor missed by <now> ms"."""
+    injector = runtime.faults
+    if injector is None:
+        return []
+    fired: dict[int, list[int]] = {}
+    missed: dict[int, str] = {}
+    for record in runtime.trace.dicts():
+        if record["kind"] == "fault":
+            fired.setdefault(record["fault"], []).append(record["t"])
+        elif record["kind"] == "missed":
+            missed[record["fault"]] = f"missed at {record['t']} ms: {record['why']}"
+    outcomes = []
+    for index in range(len(injector.faults)):
+        if index in fired:
+            times = fired[index]
+            outcomes.append(f"fired at {times[0]} ms" + (f" ({len(times)} times)" if len(times) > 1 else ""))
+        elif index in missed:
+            outcomes.append(missed[index])
+        elif injector.outcome(index) == "missed":  # its incarnation ended; not yet recorded
+            outcomes.append(f"missed: {injector.missed_why(index)}")
+        else:
+            outcomes.append(f"pending: neither fired nor missed by {runtime.now} ms")
+    return outcomes
+
+
+def marked_schedule_toml(runtime: Any) -> str:
+    """``schedule_toml``, each ``[[fault]]`` table marked with a comment: its index and
+    what became of it (``fault_outcomes``). Still valid TOML, to copy into a scenario."""
+    import tomli_w
+
+    faults = injected(runtime)
+    return "\n".join(f"[[fault]]  # #{i} {outcome}\n{tomli_w.dumps(f.to_dict())}"
+                     for i, (f, outcome) in enumerate(zip(faults, fault_outcomes(runtime))))
 
 
 def save_trace(runtime: Any, directory: Path, name: str) -> Path:
@@ -56,7 +94,7 @@ def failure_report(item: Any, runtime: Any, trace_path: Path | None, *, violatio
     if runtime.ended is not None:
         lines.append(f"the run ended early: {runtime.ended}")
     lines += ["", "tree:", _indent(report.render_tree(runtime))]
-    schedule = schedule_toml(runtime)
+    schedule = marked_schedule_toml(runtime)
     lines += ["", "fault schedule:" if schedule else "fault schedule: (none)"]
     if schedule:
         lines.append(_indent(schedule.rstrip()))

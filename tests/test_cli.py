@@ -269,7 +269,7 @@ def test_an_explore_scenario_reports_its_runs_and_the_fault_space(capsys):
     assert status == 0
     row = next(line for line in out.splitlines() if line.startswith("explored: "))
     assert row.split()[-5:-3] == ["0", "5"]  # seed 0, 5 runs
-    assert " of 540 cells (strategy x restart type x kind x phase) exercised over 5 runs" in out
+    assert " of 576 cells (strategy x restart type x kind x phase) exercised over 5 runs" in out
 
 
 def test_an_xfail_scenario_that_fails_is_ok_and_says_why(capsys):

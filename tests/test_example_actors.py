@@ -907,6 +907,15 @@ def test_supervisor_child_exit_and_external_stop(name):
 
 
 @pytest.mark.parametrize("name", SUPERVISORS)
+def test_supervisor_keeps_a_stopped_child_that_runs_again(name):
+    sup = Supervision(children=["a", "c"])  # its policy stopped and restarted "a" before the notice
+    a = Actor(name, sup.host())
+    state = state_of(a.child_external_stop(sup_state(["a", "b", "c"], 1), "a"))
+    assert state == sup_state(["a", "b", "c"], 1)
+    assert a.logs == [f"{name}: child a stopped"]
+
+
+@pytest.mark.parametrize("name", SUPERVISORS)
 def test_supervisor_stops_a_child(name):
     sup = Supervision()
     a = Actor(name, sup.host())
@@ -941,8 +950,10 @@ def test_sup_all_restarts_every_child_in_start_order():
     a = Actor("sup_all", sup.host())
     state = state_of(a.child_error(sup_state(["a", "b", "c"], 1), "b", b"{}"))
     assert state == sup_state(["a", "b", "c"], 4)
-    assert sup.calls == [("restart-child", "a"), ("restart-child", "b"), ("restart-child", "c")]
-    assert a.logs == ["sup_all: restarting a", "sup_all: restarting b", "sup_all: restarting c"]
+    assert sup.calls == [("stop-child", "c"), ("stop-child", "a"),  # the others, last started first
+                         ("restart-child", "a"), ("restart-child", "b"), ("restart-child", "c")]
+    assert a.logs == ["sup_all: stopping c", "sup_all: stopping a",
+                      "sup_all: restarting a", "sup_all: restarting b", "sup_all: restarting c"]
 
 
 def test_sup_all_counts_the_restarts_that_worked():
@@ -950,7 +961,7 @@ def test_sup_all_counts_the_restarts_that_worked():
     sup.fail["restart-child"] = "busy"
     a = Actor("sup_all", sup.host())
     assert a.child_error(sup_state(["a", "b"]), "a", None) == (sup_state(["a", "b"]),)
-    assert a.logs == ["sup_all: restarting a", "sup_all: restart-child a failed: busy",
+    assert a.logs == ["sup_all: stopping b", "sup_all: restarting a", "sup_all: restart-child a failed: busy",
                       "sup_all: restarting b", "sup_all: restart-child b failed: busy"]
 
 
@@ -958,7 +969,8 @@ def test_sup_all_restarts_an_unlisted_failed_child_last():
     sup = Supervision()
     a = Actor("sup_all", sup.host())
     assert a.child_error(sup_state(["a", "b"]), "z", None) == (sup_state(["a", "b"], 3),)
-    assert sup.calls == [("restart-child", "a"), ("restart-child", "b"), ("restart-child", "z")]
+    assert sup.calls == [("stop-child", "b"), ("stop-child", "a"),
+                         ("restart-child", "a"), ("restart-child", "b"), ("restart-child", "z")]
     assert a.child_error(sup_state(), "z", None) == (sup_state([], 1),)
 
 
@@ -1052,8 +1064,8 @@ def test_sup_wrong_restarts_the_first_other_child(failed, restarted):
     a = Actor("sup_wrong", sup.host())
     state = state_of(a.child_error(sup_state(["a", "b", "c"], 1), failed, b'{"error":"trap"}'))
     assert state == sup_state(["a", "b", "c"], 2)
-    assert sup.calls == [("restart-child", restarted)]
-    assert a.logs == [f"sup_wrong: restarting {restarted}"]
+    assert sup.calls == [("stop-child", restarted), ("restart-child", restarted)]
+    assert a.logs == [f"sup_wrong: stopping {restarted}", f"sup_wrong: restarting {restarted}"]
 
 
 @pytest.mark.parametrize("children", [["a"], []])
@@ -1070,8 +1082,9 @@ def test_sup_wrong_does_not_count_a_failed_restart():
     sup.fail["restart-child"] = "no such child"
     a = Actor("sup_wrong", sup.host())
     assert a.child_error(sup_state(["a", "b"]), "a", None) == (sup_state(["a", "b"]),)
-    assert sup.calls == [("restart-child", "b")]
-    assert a.logs == ["sup_wrong: restarting b", "sup_wrong: restart-child b failed: no such child"]
+    assert sup.calls == [("stop-child", "b"), ("restart-child", "b")]
+    assert a.logs == ["sup_wrong: stopping b", "sup_wrong: restarting b",
+                      "sup_wrong: restart-child b failed: no such child"]
 
 
 @pytest.mark.parametrize("children,failed", [(["a", "b", "c"], "b"), (["a"], "a"), ([], "x")])

@@ -17,6 +17,7 @@ from theater_harness.invariants import (INVARIANTS, Violation, check_all, check_
                                         check_messages, check_no_orphans, check_restart_types,
                                         check_reverse_order_shutdown, check_state_recovery,
                                         check_strategy_conformance, records_of)
+from theater_harness.exit import ExitReason
 from theater_harness.supervision import supervisor as supervisor_module
 from theater_harness.trace import state_digest
 
@@ -582,7 +583,7 @@ def test_a_violation_is_a_readable_value():
      "policies['sup_never']: strategy 'one_for_most' is not one of one_for_one, one_for_all, rest_for_one"),
     ({"sup_never": {"intensty": 2}},
      "policies['sup_never']: unknown key 'intensty'; known keys: strategy, intensity, period_ms, resolution_ms, "
-     "permanent_errors"),
+     "permanent_errors, auto_shutdown"),
     ({"sup_never": {"period_ms": 0}}, "policies['sup_never']: period_ms must be an integer >= 1, not 0"),
     ({"sup_nevr": {}}, "policies['sup_nevr']: no actor of this trace has that id or name; names: counter, crasher, "
                        "echo, sup_never"),
@@ -612,8 +613,8 @@ def test_assert_holds_raises_with_every_violation():
 
 
 def test_the_public_surface():
-    assert list(INVARIANTS) == ["strategy_conformance", "restart_types", "intensity", "failure_isolation",
-                                "state_recovery", "no_orphans", "reverse_order_shutdown", "chain_integrity",
+    assert list(INVARIANTS) == ["strategy_conformance", "restart_types", "intensity", "supervisor_restart",
+                                "failure_isolation", "state_recovery", "no_orphans", "reverse_order_shutdown", "chain_integrity",
                                 "messages"]
     assert all(INVARIANTS[name].__name__ == f"check_{name}" for name in INVARIANTS)
     assert sorted(invariants.__all__) == sorted(["INVARIANTS", "InvariantViolation", "Violation", "assert_holds",
@@ -645,3 +646,75 @@ def test_a_child_held_in_a_slow_call_ends_before_its_parent(tmp_path):
     rt.stop(sup)
     rt.run_until_idle()
     assert check_all(rt) == []
+
+
+# --- the OTP rules the differential test against real OTP found --------------------------------
+
+
+def old_behaviour_violations(name: str) -> list[tuple[str, int, str]]:
+    from test_properties import OLD_BEHAVIOURS
+
+    import supervision_mutants
+
+    tree, smallest, _ = OLD_BEHAVIOURS[name]
+    with getattr(supervision_mutants, name)():
+        return [(v.invariant, v.time_ms, v.message) for v in check_all(tree.run(faults=FaultSchedule(smallest)))]
+
+
+def test_a_restarted_supervisor_that_skips_its_temporary_child_is_caught():
+    assert old_behaviour_violations("temporaries_never_started_again") == [(
+        "supervisor_restart", 0, "team, restarted at 0 ms, started its children [w]; it should start every child "
+        "it was given, in start order, temporary ones included: [t, w]")]
+
+
+def test_a_group_restart_that_skips_an_ended_transient_sibling_is_caught():
+    assert old_behaviour_violations("group_restarts_skip_ended_siblings") == [(
+        "strategy_conformance", 0, "after b ended (shutdown, from outside), root (one_for_all, intensity 5 per "
+        "5000 ms) should restart [a, b] (one_for_all plan); it restarted [b]")]
+
+
+def test_a_supervisor_that_gives_up_with_an_abnormal_exit_is_caught():
+    assert old_behaviour_violations("giving_up_is_a_failure") == [(
+        "intensity", 0, "team (one_for_one, intensity 0 per 5000 ms) escalated, then ended with kind 'err' (cause "
+        "'escalated'): a supervisor that gives up exits with reason shutdown (cause 'escalated'), as OTP's does")]
+
+
+SIGNIFICANT = '''
+auto_shutdown = "{mode}"
+[supervision.children.s1]
+restart = "transient"
+significant = true
+[supervision.children.s2]
+restart = "transient"
+significant = true
+'''
+
+
+def significant_run(tmp_path, mode: str) -> Runtime:
+    rt = Runtime(seed=1)
+    sup = rt.spawn(supervisor(tmp_path, SIGNIFICANT.format(mode=mode)))
+    kids = [rt.spawn(manifest("keeper"), name=n, parent=sup) for n in ("s1", "s2")]
+    rt.send(kids[0], "shutdown:done")
+    rt.run_until_idle()
+    return rt
+
+
+def test_a_supervisor_that_does_not_shut_down_for_its_significant_child_is_caught(tmp_path, monkeypatch):
+    monkeypatch.setattr(supervisor_module, "auto_shutdown", lambda rt, sup, child: None)
+    assert [(v.invariant, v.message) for v in check_all(significant_run(tmp_path, "any_significant"))] == [(
+        "strategy_conformance", "after s1 ended (normal), sup (one_for_one, intensity 1 per 5000 ms, auto_shutdown "
+        "any_significant) should shut itself down (a transient child after a normal exit (normal) is not "
+        "restarted, and it is significant (auto_shutdown any_significant)); it stopped and restarted nothing")]
+
+
+def test_an_auto_shutdown_that_was_not_due_is_caught(tmp_path, monkeypatch):
+    def eager(rt, sup, child):  # shuts down at the first significant end, all_significant or not
+        rt.trace.add(rt.now, "auto-shutdown", sup.id, ("mode", sup.spec.auto_shutdown, "child", child.id))
+        rt.stop_actor(sup, ExitReason("shutdown", "eager", sup.id, sup.incarnation, time_ms=rt.now,
+                                      cause="auto-shutdown"))
+
+    monkeypatch.setattr(supervisor_module, "auto_shutdown", eager)
+    assert [(v.invariant, v.message) for v in check_all(significant_run(tmp_path, "all_significant"))] == [(
+        "strategy_conformance", "after s1 ended (normal), sup (one_for_one, intensity 1 per 5000 ms, auto_shutdown "
+        "all_significant) should restart nothing (a transient child after a normal exit (normal) is not restarted; "
+        "significant [s2] still run (auto_shutdown all_significant)); it shut itself down")]

@@ -7,10 +7,12 @@ import random
 from unittest import mock
 
 import hypothesis
+import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
+from supervision_mutants import MUTANTS
 from theater_harness.fault_space import Cell, FaultSpace
 from theater_harness.faults import FaultSchedule, fault
 from theater_harness.invariants import check_all
@@ -54,6 +56,39 @@ def test_search_finds_an_intensity_the_runtime_does_not_honour_and_shrinks_to_tw
         found = minimal_breaking_schedule(tree)
         assert found == FaultSchedule([fault("stop", "w0", at_ms=0), fault("stop", "w1", at_ms=0)])
         assert [v.invariant for v in check_all(tree.run(faults=found))] == ["strategy_conformance", "intensity"]
+
+
+# Each old behaviour that real OTP showed wrong (supervision_mutants), found from scratch
+# and shrunk to its smallest schedule, with the invariant that catches it.
+ONE_FOR_ONE_ROOT = Policy("one_for_one", intensity=5)
+OLD_BEHAVIOURS = {
+    # the team gives up, the root restarts it: its temporary child must start again
+    "temporaries_never_started_again": (
+        TreeSpec(NodeSpec("root", policy=ONE_FOR_ONE_ROOT, children=(
+            NodeSpec("team", policy=Policy("one_for_one", intensity=0), children=(
+                NodeSpec("t", manifest=COUNTER, restart="temporary"), NodeSpec("w", manifest=COUNTER))),))),
+        [fault("stop", "team", at_ms=0)], ["supervisor_restart"]),
+    # a stopped transient child keeps its spec: the group restart for b starts it again
+    "group_restarts_skip_ended_siblings": (
+        TreeSpec(NodeSpec("root", policy=Policy("one_for_all", intensity=5), children=(
+            NodeSpec("a", manifest=COUNTER, restart="transient"), NodeSpec("b", manifest=COUNTER)))),
+        [fault("stop", "a", at_ms=0), fault("stop", "b", at_ms=0)], ["strategy_conformance"]),
+    # the transient team gives up: it exits shutdown, and the root leaves it down
+    "giving_up_is_a_failure": (
+        TreeSpec(NodeSpec("root", policy=ONE_FOR_ONE_ROOT, children=(
+            NodeSpec("team", policy=Policy("one_for_one", intensity=0), restart="transient", children=(
+                NodeSpec("w", manifest=COUNTER),)),))),
+        [fault("stop", "w", at_ms=0)], ["intensity"]),
+}
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.__name__)
+def test_search_finds_each_old_behaviour_otp_disagrees_with_and_shrinks_it(mutant):
+    tree, smallest, caught_by = OLD_BEHAVIOURS[mutant.__name__]
+    assert check_all(tree.run(faults=FaultSchedule(smallest))) == []  # correct supervision: nothing wrong
+    with mutant():
+        assert minimal_breaking_schedule(tree) == FaultSchedule(smallest)
+        assert [v.invariant for v in check_all(tree.run(faults=FaultSchedule(smallest)))] == caught_by
 
 
 def test_corrupt_state_is_opt_in_and_the_state_recovery_invariant_catches_it():
@@ -152,7 +187,7 @@ def test_fault_space_coverage_counts_the_cells_a_run_exercised():
                                   Cell("rest_for_one", "transient", "stop", "running"): 1}
     table = space.table()
     assert table.splitlines()[0].split()[:2] == ["kind", "one_for/perma"]
-    assert table.splitlines()[-1] == (f"3 of {len(space.all_cells)} cells (strategy x restart type x kind x phase) "
+    assert table.splitlines()[-2] == (f"3 of {len(space.all_cells)} cells (strategy x restart type x kind x phase) "
                                       f"exercised over 1 runs")
     assert len(space.untried()) == len(space.all_cells) - 3
     assert len(space.all_cells) == len(KIND_ORDER) * 4 * 3 * 3

@@ -105,7 +105,7 @@ def test_the_timeline_has_a_line_per_notable_record(run):
         "   100 ms  start          a       incarnation 2",
         f"   200 ms  exit           member  failed: err in {SEND_TRAP}: crasher: error on request",
         "   200 ms  escalate       team    1 restarts > intensity 0 in 5000 ms: gives up",
-        "   200 ms  exit           team    failed: escalated: restart intensity exceeded: 1 restarts "
+        "   200 ms  exit           team    failed: shutdown: reached max restart intensity: 1 restarts "
         "within 5000 ms (intensity 0)",
         "   200 ms  restart-plan   root    one_for_one after team ended: restart team",
         "   200 ms  restart        team    incarnation 2 (init) by root",
@@ -124,7 +124,7 @@ def test_around_ms_keeps_the_window_of_records_nearest_that_time(run):
         "   ...     15 earlier lines not shown",
         f"   200 ms  exit          member  failed: err in {SEND_TRAP}: crasher: error on request",
         "   200 ms  escalate      team    1 restarts > intensity 0 in 5000 ms: gives up",
-        "   200 ms  exit          team    failed: escalated: restart intensity exceeded: 1 restarts "
+        "   200 ms  exit          team    failed: shutdown: reached max restart intensity: 1 restarts "
         "within 5000 ms (intensity 0)",
         "   200 ms  restart-plan  root    one_for_one after team ended: restart team",
         "   ...     8 later lines not shown",

@@ -29,7 +29,8 @@ class Actor:
         "instance", "state", "chain", "mailbox", "busy", "exit_reason", "logs", "outstanding",
         "stop_requested", "shutdown_data", "dispatch_pending", "fuel", "memory", "spawn_order",
         "init_state", "accepts_messages", "suspended", "wait", "spec", "child_spec", "restart_times",
-        "consecutive_restarts", "last_restart_ms", "journal", "probe",
+        "consecutive_restarts", "last_restart_ms", "journal", "probe", "spawn_failed", "deleted_specs",
+        "end_posted", "end_settled",
     )
 
     def __init__(self, actor_id: str, name: str, manifest: "Manifest", component: "ActorComponent",
@@ -53,6 +54,16 @@ class Actor:
         self.spec = None  # its [supervision] policy, when it supervises declaratively
         self.child_spec = DEFAULT_CHILD_SPEC  # how its parent treats it
         self.restart_times: tuple[int, ...] = ()  # its own restarts of children, for intensity
+        # ids of children whose specs it deleted in this incarnation (OTP del_child): beyond
+        # ended temporary children, which have none, those that ended with a permanent error
+        self.deleted_specs: set[str] = set()
+        self.spawn_failed = False  # its first init failed: it never ran (OTP saves no spec for it)
+        # Its ends its parent has been told of, and has dealt with: the incarnation of the
+        # last end posted to the parent, and the one through which the parent handled them
+        # (or a group restart flushed them, as OTP's terminate_children does with an 'EXIT'
+        # still in the supervisor's mailbox). An end is pending while posted > settled.
+        self.end_posted = 0
+        self.end_settled = 0
         self.consecutive_restarts = 0  # for backoff
         self.last_restart_ms = 0
         self.journal = None  # its history of calls, kept when its recovery mode is replay

@@ -16,10 +16,19 @@ OUT_OF_FUEL = "out-of-fuel"  # a call exceeded its fuel budget (a hang)
 MEMORY = "memory"  # the incarnation hit its memory cap
 HOST_ERROR = "host-error"  # a host import failed underneath the actor
 KILLED = "killed"  # brutally killed
-SPAWN_ERROR = "spawn-error"  # the component could not be instantiated
-ESCALATED = "escalated"  # a supervisor gave up: more restarts than its intensity allows
+SPAWN_ERROR = "spawn-error"  # it could not be started (instantiation, or a supervisor's children)
 
-KINDS = (NORMAL, SHUTDOWN, TRAP, ERR, OUT_OF_FUEL, MEMORY, HOST_ERROR, KILLED, SPAWN_ERROR, ESCALATED)
+KINDS = (NORMAL, SHUTDOWN, TRAP, ERR, OUT_OF_FUEL, MEMORY, HOST_ERROR, KILLED, SPAWN_ERROR)
+
+# Causes: who ended an incarnation that did not end of its own doing. A supervisor that
+# gives up (escalation) or shuts itself down (auto_shutdown) exits with kind ``shutdown``,
+# as an OTP supervisor does: to its parent that is not a failure (a transient or
+# temporary supervisor is not restarted; a permanent one is).
+CAUSE_OUTSIDE = "outside"  # stopped or killed through the API or by a fault
+CAUSE_SUPERVISOR = "supervisor"  # stopped by its own supervisor (a plan, stop-child)
+CAUSE_PARENT_ENDED = "parent-ended"  # its parent ended, and its subtree with it
+CAUSE_ESCALATED = "escalated"  # a supervisor reached its restart intensity and gave up
+CAUSE_AUTO_SHUTDOWN = "auto-shutdown"  # a supervisor's significant children ended (OTP 24+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from ._scheduler import Scheduler
 from .actor import FAILED, RUNNING, STARTING, STOPPED, Actor, ActorView
 from .chain import HOST_CALL, WASM_CALL, WASM_RESULT, wasm_call_data, wasm_error_data
 from .errors import ComponentError, HarnessError, SpawnError, UnknownActorError
-from .exit import (ERR, HOST_ERROR, MEMORY, NORMAL, OUT_OF_FUEL, SHUTDOWN, SPAWN_ERROR, TRAP,
-                   ExitReason)
+from .exit import (CAUSE_OUTSIDE, CAUSE_PARENT_ENDED, ERR, HOST_ERROR, KILLED, MEMORY, NORMAL, OUT_OF_FUEL,
+                   SHUTDOWN, SPAWN_ERROR, TRAP, ExitReason)
 from .host import HOST_FUNCTIONS, ITEMS, close_channels_of, undeliverable
 from .host.message_server import RequestFailed, external_request, external_send
 from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
@@ -41,8 +41,6 @@ DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 DEFAULT_EPOCH_MS = 1_767_225_600_000  # what timing.now() reads at virtual time 0: 2026-01-01T00:00Z
 
 INIT = ("actor", "init")
-CAUSE_OUTSIDE = "outside"  # stopped through the API (or an injected external stop)
-CAUSE_PARENT_ENDED = "parent-ended"  # stopped because its parent ended
 _FAILURE_KINDS = {"trap": TRAP, "out-of-fuel": OUT_OF_FUEL, "memory": MEMORY, "host-error": HOST_ERROR}
 
 
@@ -188,10 +186,14 @@ class Runtime:
             "component": component.sha256[:16], "init_state": state_digest(state),
             "restart": actor.child_spec.restart, "recovery": actor.child_spec.recovery,
         }
+        if actor.child_spec.significant:
+            spawn_fields["significant"] = True
         if spec is not None:
             spawn_fields["supervision"] = {"strategy": spec.strategy, "intensity": spec.intensity,
                                            "period_ms": spec.period_ms, "resolution_ms": spec.resolution_ms,
                                            "permanent_errors": [p.pattern for p in spec.permanent_errors]}
+            if spec.auto_shutdown != "never":
+                spawn_fields["supervision"]["auto_shutdown"] = spec.auto_shutdown
         self.trace.add(self.now, "spawn", actor_id, spawn_fields)
         if start:
             self._start(actor, state)
@@ -232,6 +234,7 @@ class Runtime:
         actor.status = STARTING
         actor.exit_reason = actor.stop_requested = actor.shutdown_data = None
         actor.restart_times = ()  # a new incarnation supervises with no restart history (as OTP)
+        actor.deleted_specs.clear()  # ... and holds a spec for every child again (OTP init)
         try:
             return Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
         except WasmtimeError as exc:
@@ -466,6 +469,8 @@ class Runtime:
         # A first incarnation that never finished its init was never "started": whoever
         # spawned it learns of the failure from the spawn itself, not as a child's failure.
         never_started = actor.incarnation == 1 and actor.status == STARTING
+        if never_started:
+            actor.spawn_failed = True
         actor.status = status  # from here on it accepts nothing
         actor.exit_reason = reason
         interrupted = actor.suspended
@@ -477,11 +482,16 @@ class Runtime:
             actor.instance.cancel()
             self._record(actor, "wasm", wasm_error_data(interrupted[0].full_name,
                                                         f"interrupted: the actor ended ({reason.kind})"))
-        for child_id in reversed(actor.children):  # the subtree first, as OTP shuts down
+        # The subtree first, last started first, as an OTP supervisor terminates its children.
+        # Those of an actor killed outright die with it, killed (OTP: the 'kill' leaves it no
+        # terminate, so its children get its exit signal, killed); the others are shut down.
+        killed = reason.kind == KILLED and reason.cause != CAUSE_PARENT_ENDED
+        for child_id in reversed(actor.children):
             child = self._actors[child_id]
             if child.alive:
-                self.stop_actor(child, ExitReason(SHUTDOWN, f"its parent {actor.name} ended", child.id,
-                                                  child.incarnation, time_ms=self.now, cause=CAUSE_PARENT_ENDED),
+                self.stop_actor(child, ExitReason(KILLED if killed else SHUTDOWN, f"its parent {actor.name} ended",
+                                                  child.id, child.incarnation, time_ms=self.now,
+                                                  cause=CAUSE_PARENT_ENDED),
                                 notify=False)
         if actor.instance is not None:
             actor.instance.close()
@@ -489,6 +499,8 @@ class Runtime:
         self._record(actor, "shutdown", wasm_call_data("shutdown", b""))
         self.trace.add(self.now, "exit", actor.id, {"status": status, "reason": reason.to_dict(),
                                                     "state": state_digest(actor.state)})
+        if self.faults is not None:
+            self.faults.ended(actor)  # a fault bound to this incarnation is missed now
         pending = list(actor.mailbox)
         actor.mailbox.clear()
         for item in pending:
@@ -547,6 +559,7 @@ class Runtime:
         """Tell the parent (Theater's handle-child-* exports, then its declared policy)."""
         parent = self._actors[actor.parent]
         if parent.alive:
+            actor.end_posted = actor.incarnation
             self.post(parent, ("child-ended", actor.id, reason), priority=_scheduler.URGENT)
 
     def stop_actor(self, actor: Actor, reason: ExitReason, *, notify: bool = True) -> None:
@@ -593,6 +606,22 @@ class Runtime:
         """An injected external stop."""
         self.stop_actor(actor, ExitReason(SHUTDOWN, f"stopped from outside (fault #{index})", actor.id,
                                           actor.incarnation, time_ms=self.now, cause=CAUSE_OUTSIDE))
+
+    def kill_from_fault(self, actor: Actor, index: int, incarnation: int | None = None) -> None:
+        """An injected kill, OTP's ``exit(Pid, kill)``: the actor's incarnation ends at once
+        as failed, reason ``killed``, with no call needed (idle, starting, or parked in a
+        blocking host call, which is abandoned). A call running right now (the kill comes
+        from inside it) unwinds first: the kill is then retried as the next urgent event of
+        this instant, and hits only the same ``incarnation``."""
+        if incarnation is None:
+            incarnation = actor.incarnation
+        if not actor.alive or actor.incarnation != incarnation:
+            return
+        if actor.busy and actor.suspended is None:
+            self.scheduler.after(0, self.kill_from_fault, actor, index, incarnation, priority=_scheduler.URGENT)
+            return
+        self.fail_actor(actor, ExitReason(KILLED, f"killed (fault #{index})", actor.id, incarnation,
+                                          time_ms=self.now, cause=CAUSE_OUTSIDE))
 
     def actor(self, ref: str) -> ActorView:
         """The actor with this id, or with this name if the name is unique."""

@@ -2,7 +2,7 @@
 
 Built so that shrinking heads for the simplest counterexample: fewer and smaller
 subtrees, one_for_one before the others, permanent children before transient and
-temporary ones, init recovery first; fewer faults, earlier times, simpler kinds
+temporary ones, init recovery first, no auto_shutdown and no significant children; fewer faults, earlier times, simpler kinds
 (``KIND_ORDER``), shallower targets. Fault kinds are chosen by swarm testing: each
 example first picks which kinds it may use, so that rare combinations get their turn.
 
@@ -33,8 +33,9 @@ DEFAULT_WORKERS = (COUNTER, CRASHER)
 STRATEGIES = ("one_for_one", "rest_for_one", "one_for_all")
 RESTART_TYPES = ("permanent", "transient", "temporary")
 RECOVERY_MODES = ("init", "last", "replay")
+AUTO_SHUTDOWN = ("never", "any_significant", "all_significant")
 # From the simplest to the most involved: shrinking moves toward the front.
-KIND_ORDER = ("stop", "trap", "err", "init-trap", "init-err", "hang", "slow", "host-error",
+KIND_ORDER = ("stop", "kill", "trap", "err", "init-trap", "init-err", "hang", "slow", "host-error",
               "memory", "corrupt-state", "drop", "delay", "duplicate", "reorder", "partition")
 ACTOR_KINDS = tuple(k for k in KIND_ORDER if k not in ("drop", "delay", "duplicate", "reorder", "partition"))
 # The faults correct supervision heals: every actor fault but corrupt-state, which breaks
@@ -58,26 +59,32 @@ def supervision_trees(
     recovery_modes: Sequence[str] = RECOVERY_MODES,
     intensities: st.SearchStrategy[int] = st.integers(0, 3),
     period_ms: st.SearchStrategy[int] = st.sampled_from([5000, 1000, 10000]),
+    auto_shutdowns: Sequence[str] = AUTO_SHUTDOWN,
 ) -> TreeSpec:
     """A tree whose root is a supervisor; supervisors nest up to ``max_depth`` levels,
-    each with 1..``max_children`` children; workers come from ``workers`` (manifests)."""
+    each with 1..``max_children`` children; workers come from ``workers`` (manifests).
+    A supervisor's ``auto_shutdown`` comes from ``auto_shutdowns``; under one that is not
+    ``never``, transient and temporary children may be significant (OTP allows no more)."""
     names = itertools.count()
 
-    def node(depth: int) -> NodeSpec:
+    def node(depth: int, parent_auto_shutdown: str) -> NodeSpec:
         # a subtree only where depth allows, and workers first (the simpler choice)
         is_supervisor = depth == 0 or (depth < max_depth and draw(st.booleans()))
         restart = draw(st.sampled_from(list(restart_types))) if depth else "permanent"
         recovery = draw(st.sampled_from(list(recovery_modes))) if depth else "init"
+        significant = restart != "permanent" and parent_auto_shutdown != "never" and draw(st.booleans())
         if not is_supervisor:
             return NodeSpec(f"w{next(names)}", manifest=draw(st.sampled_from(list(workers))), restart=restart,
-                            recovery=recovery)
+                            recovery=recovery, significant=significant)
         name = f"s{next(names)}"
-        policy = Policy(draw(st.sampled_from(list(strategies))), draw(intensities), draw(period_ms))
+        auto_shutdown = draw(st.sampled_from(list(auto_shutdowns)))
+        policy = Policy(draw(st.sampled_from(list(strategies))), draw(intensities), draw(period_ms),
+                        auto_shutdown=auto_shutdown)
         count = draw(st.integers(1, max_children))
-        return NodeSpec(name, policy=policy, children=tuple(node(depth + 1) for _ in range(count)),
-                        restart=restart, recovery=recovery)
+        return NodeSpec(name, policy=policy, children=tuple(node(depth + 1, auto_shutdown) for _ in range(count)),
+                        restart=restart, recovery=recovery, significant=significant)
 
-    return TreeSpec(node(0))
+    return TreeSpec(node(0, "never"))
 
 
 @st.composite
@@ -95,14 +102,24 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
                     horizon_ms: int = 10_000) -> st.SearchStrategy[FaultSchedule]:
     """Up to ``max_faults`` faults on ``tree``'s actors. Swarm testing: each example enables
     a random subset of ``kinds`` (one integer, a bit per kind, that shrinks towards the
-    simplest kinds alone), so that some schedules pile up one kind of fault."""
+    simplest kinds alone), so that some schedules pile up one kind of fault. The faults
+    are a Hypothesis list, one element per fault, so that shrinking can drop any one of
+    them (not only the last), whatever the kinds of the others."""
     ordered = [k for k in KIND_ORDER if k in kinds]
     by_depth = [n.name for n, depth in sorted(tree.nodes(), key=lambda nd: nd[1])]
     workers = [n.name for n, _ in tree.nodes() if not n.is_supervisor]
     # Every strategy is built once, here: building (and validating) strategies inside each
     # draw cost more than the draws themselves.
+    enabled: list[str] = []  # the kinds the example being drawn may use (set before its faults)
+
+    @st.composite
+    def one_fault(draw: st.DrawFn) -> Fault:
+        # an index into the enabled kinds: it shrinks towards the simplest one enabled
+        return _one_fault(draw, enabled[draw(parts.kind) % len(enabled)], by_depth, parts)
+
     parts = _FaultParts(
-        mask=st.integers(1, (1 << len(ordered)) - 1), count=st.integers(0, max_faults),
+        mask=st.integers(1, (1 << len(ordered)) - 1), kind=st.integers(0, len(ordered) - 1),
+        faults=st.lists(one_fault(), max_size=max_faults),
         at_ms=st.integers(0, horizon_ms), targets=st.sampled_from(by_depth), workers=st.sampled_from(workers),
         side=st.lists(st.sampled_from(by_depth), min_size=1, max_size=max(1, len(by_depth) - 1), unique=True),
         duration=st.integers(1, horizon_ms), delay=st.integers(1, 2000), on_message=st.integers(1, 5),
@@ -112,9 +129,8 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
     @st.composite
     def schedules(draw: st.DrawFn) -> FaultSchedule:
         mask = draw(parts.mask)
-        enabled = st.sampled_from([k for i, k in enumerate(ordered) if mask >> i & 1])
-        faults = [_one_fault(draw, draw(enabled), by_depth, parts) for _ in range(draw(parts.count))]
-        return FaultSchedule(sorted(faults, key=_fault_time))
+        enabled[:] = [k for i, k in enumerate(ordered) if mask >> i & 1]
+        return FaultSchedule(sorted(draw(parts.faults), key=_fault_time))
 
     return schedules()
 
@@ -122,7 +138,8 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
 @dataclass(frozen=True)
 class _FaultParts:
     mask: st.SearchStrategy[int]
-    count: st.SearchStrategy[int]
+    kind: st.SearchStrategy[int]
+    faults: st.SearchStrategy[list]
     at_ms: st.SearchStrategy[int]
     targets: st.SearchStrategy[str]  # every node, the shallowest first
     workers: st.SearchStrategy[str]

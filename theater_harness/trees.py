@@ -28,16 +28,18 @@ class Policy:
     intensity: int = 1
     period_ms: int = 5000
     permanent_errors: tuple[str, ...] = ()
+    auto_shutdown: str = "never"  # any_significant, all_significant: see NodeSpec.significant
 
     def to_dict(self) -> dict:
         return {"strategy": self.strategy, "intensity": self.intensity, "period_ms": self.period_ms,
-                "resolution_ms": 1000, "permanent_errors": list(self.permanent_errors)}
+                "resolution_ms": 1000, "permanent_errors": list(self.permanent_errors),
+                "auto_shutdown": self.auto_shutdown}
 
 
 @dataclass(frozen=True)
 class NodeSpec:
     """A supervisor (it has a ``policy``) or a worker (a ``manifest``), with how its own
-    supervisor treats it (``restart``, ``recovery``)."""
+    supervisor treats it (``restart``, ``recovery``, ``significant``)."""
 
     name: str
     manifest: str | None = None
@@ -46,6 +48,7 @@ class NodeSpec:
     restart: str = "permanent"
     recovery: str = "init"
     init_state: dict | None = None
+    significant: bool = False
 
     @property
     def is_supervisor(self) -> bool:
@@ -65,10 +68,11 @@ class NodeSpec:
                  '[[handler]]\ntype = "supervisor"', "", "[supervision]",
                  f'strategy = "{policy.strategy}"', f"intensity = {policy.intensity}",
                  f"period_ms = {policy.period_ms}",
-                 f"permanent_errors = {json.dumps(list(policy.permanent_errors))}"]
+                 f"permanent_errors = {json.dumps(list(policy.permanent_errors))}",
+                 f'auto_shutdown = "{policy.auto_shutdown}"']
         for child in self.children:
             lines += ["", f'[supervision.children."{child.name}"]', f'restart = "{child.restart}"',
-                      f'recovery = "{child.recovery}"']
+                      f'recovery = "{child.recovery}"', f"significant = {'true' if child.significant else 'false'}"]
         return "\n".join(lines) + "\n"
 
 
@@ -136,13 +140,16 @@ class TreeSpec:
         """An indented outline, for reports."""
         lines = []
         for node, depth in self.nodes():
-            what = (f"supervisor {node.policy.strategy} intensity {node.policy.intensity}/{node.policy.period_ms} ms"
-                    if node.policy else f"{'guest supervisor' if node.children else 'worker'} {Path(node.manifest).stem}")
-            lines.append(f"{'  ' * depth}{node.name}: {what} ({node.restart}, recovery {node.recovery})")
+            policy = node.policy
+            what = (f"supervisor {policy.strategy} intensity {policy.intensity}/{policy.period_ms} ms"
+                    + (f" auto_shutdown {policy.auto_shutdown}" if policy.auto_shutdown != "never" else "")
+                    if policy else f"{'guest supervisor' if node.children else 'worker'} {Path(node.manifest).stem}")
+            how = f"{node.restart}{', significant' if node.significant else ''}, recovery {node.recovery}"
+            lines.append(f"{'  ' * depth}{node.name}: {what} ({how})")
         return "\n".join(lines)
 
 
-_NODE_KEYS = ("name", "manifest", "supervision", "children", "restart", "recovery", "init_state")
+_NODE_KEYS = ("name", "manifest", "supervision", "children", "restart", "recovery", "init_state", "significant")
 
 
 def node_from_dict(raw: Any, *, base_dir: Path | None = None, source: str = "<tree>", where: str = "tree") -> NodeSpec:
@@ -150,7 +157,7 @@ def node_from_dict(raw: Any, *, base_dir: Path | None = None, source: str = "<tr
     supervisor's ``supervision`` policy (or a guest supervisor's manifest) and ``children``;
     ``restart``/``recovery`` for how its supervisor treats it; ``init_state``."""
     from .errors import ScenarioError
-    from .supervision.spec import RECOVERY_MODES, RESTART_TYPES, STRATEGIES
+    from .supervision.spec import AUTO_SHUTDOWN, RECOVERY_MODES, RESTART_TYPES, STRATEGIES
 
     def error(key: str | None, message: str) -> ScenarioError:
         return ScenarioError(message, file=source, field=f"{where}.{key}" if key else where)
@@ -171,8 +178,11 @@ def node_from_dict(raw: Any, *, base_dir: Path | None = None, source: str = "<tr
         strategy = table.get("strategy", "one_for_one")
         if strategy not in STRATEGIES:
             raise error("supervision.strategy", f"{strategy!r} is not one of {', '.join(STRATEGIES)}")
+        auto_shutdown = table.get("auto_shutdown", "never")
+        if auto_shutdown not in AUTO_SHUTDOWN:
+            raise error("supervision.auto_shutdown", f"{auto_shutdown!r} is not one of {', '.join(AUTO_SHUTDOWN)}")
         policy = Policy(strategy, int(table.get("intensity", 1)), int(table.get("period_ms", 5000)),
-                        tuple(table.get("permanent_errors", ())))
+                        tuple(table.get("permanent_errors", ())), auto_shutdown)
     manifest = raw.get("manifest")
     if manifest is not None:
         manifest = str((base_dir / manifest) if base_dir is not None and not Path(manifest).is_absolute() else manifest)
@@ -191,8 +201,11 @@ def node_from_dict(raw: Any, *, base_dir: Path | None = None, source: str = "<tr
     recovery = raw.get("recovery", "init")
     if recovery not in RECOVERY_MODES:
         raise error("recovery", f"{recovery!r} is not one of {', '.join(RECOVERY_MODES)}")
+    significant = raw.get("significant", False)
+    if not isinstance(significant, bool):
+        raise error("significant", f"expected true or false, got {significant!r}")
     return NodeSpec(name, manifest=manifest, policy=policy, children=children, restart=restart,
-                    recovery=recovery, init_state=raw.get("init_state"))
+                    recovery=recovery, init_state=raw.get("init_state"), significant=significant)
 
 
 def tree_from(spec: Any, *, base_dir: Path | None = None, source: str = "<tree>") -> TreeSpec:

@@ -6,6 +6,12 @@ here; faults triggered by time act when their time comes (``_arm``). Each fault 
 fires is recorded in the trace as a ``fault`` record (with the target's lifecycle phase,
 its restart type and its supervisor's strategy, for fault-space coverage); what it
 causes (an exit, a drop, a restart) follows in the trace as usual.
+
+A time-triggered actor fault acts on what is there at its time (``model.BOUND_KINDS``):
+it is bound to the incarnations alive then, and is *missed* if there are none, or if
+they all end before the fault could act: a ``missed`` record (its ``why`` in words from
+``.missed``), never re-armed. The runtime tells the injector of every incarnation's end
+(``ended``), so the miss is recorded right after that exit.
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from .._scheduler import URGENT
-from .model import ON_CALL_KINDS, ON_MESSAGE_KINDS, OUTSIDE, Fault, FaultSchedule
+from . import targets
+from .missed import ended_first, not_running
+from .model import BOUND_KINDS, ON_CALL_KINDS, ON_MESSAGE_KINDS, OUTSIDE, Fault, FaultSchedule
 
 INIT = ("actor", "init")
+STARTING = "starting"  # an actor's status while its init runs (actors are duck-typed here)
 
 
 class FaultInjector:
@@ -25,10 +34,13 @@ class FaultInjector:
         self.rt = runtime
         self.faults: list[Fault] = []
         self.fired: list[int] = []  # fault indexes, in the order they fired
+        self.missed: list[int] = []  # fault indexes, in the order they were found missed
+        self._why: dict[int, str] = {}  # fault index -> why it was missed
         self._calls: dict[str, int] = {}  # actor id -> calls into its exports other than init so far
         self._inits: dict[str, int] = {}  # actor id -> inits so far
         self._messages: dict[tuple[str, str], int] = {}  # (from, to) -> messages so far
-        self._armed_calls: list[int] = []  # time-triggered call faults waiting for their call
+        self._armed_inits: list[int] = []  # time-triggered init faults waiting for the next init
+        self._bound: dict[int, dict[str, int]] = {}  # fault index -> {actor id: incarnation} it waits on
         self._armed_messages: list[int] = []
         self._partitions: list[tuple[int, tuple[tuple[str, ...], ...]]] = []
         self._host_errors: dict[int, int] = {}  # fault index -> calls it still fails
@@ -48,16 +60,16 @@ class FaultInjector:
             self.rt.scheduler.at(when, self._arm, index, priority=URGENT)
 
     def _arm(self, index: int) -> None:
+        """A time-triggered fault's time has come."""
+        self._sweep()
         fault = self.faults[index]
         kind = fault.kind
-        if kind in ON_CALL_KINDS:
-            self._armed_calls.append(index)
-        elif kind in ON_MESSAGE_KINDS:
+        if kind in ON_MESSAGE_KINDS:
             self._armed_messages.append(index)
-        elif kind == "host-error":
-            self._host_errors[index] = fault.param("count", 1)
+        elif kind in ("init-trap", "init-err"):
+            self._armed_inits.append(index)  # the next init: it begins an incarnation, whichever
         elif kind == "corrupt-state":
-            self._corrupt.append(index)
+            self._corrupt.append(index)  # the next recovered state: likewise
         elif kind == "partition":
             self._partitions.append((index, fault.groups))
             self._fire(index, None)
@@ -66,47 +78,99 @@ class FaultInjector:
         elif kind == "heal":
             self._fire(index, None)
             self._partitions.clear()
-        elif kind in ("stop", "memory"):
-            for actor in self._targets(fault.target):
-                if actor.alive:
-                    self._fire(index, actor)
-                    if kind == "stop":
-                        self.rt.stop_from_fault(actor, index)
-                    elif actor.instance is not None:
-                        account = actor.instance.memory
-                        account.cap = account.used  # the next growth is refused
+        else:
+            self._bind(index, fault)
+
+    def _bind(self, index: int, fault: Fault) -> None:
+        """An actor fault acts on the incarnations alive now: at once (``AT_ONCE_KINDS``), or
+        on their next call or host import (``BOUND_KINDS``). None alive: it is missed."""
+        named = targets.named(self.rt._actors, fault.target)
+        alive = [actor for actor in named if actor.alive]
+        if not alive:
+            self._miss(index, named, not_running(fault.target, named))
+        elif fault.kind in BOUND_KINDS:
+            self._bound[index] = {actor.id: actor.incarnation for actor in alive}
+            if fault.kind == "host-error":
+                self._host_errors[index] = fault.param("count", 1)
+        else:  # AT_ONCE_KINDS
+            for actor in alive:
+                if actor.alive:  # stopping one may have ended another (its child)
+                    self._act(index, fault.kind, actor)
+            self._sweep()  # what it ended may have been waited on
+
+    def _act(self, index: int, kind: str, actor: Any) -> None:
+        if kind == "stop":
+            self._fire(index, actor)
+            self.rt.stop_from_fault(actor, index)
+        elif kind == "kill":
+            self._fire(index, actor, phase="init" if actor.status == STARTING else "running")
+            self.rt.kill_from_fault(actor, index)
+        else:  # memory
+            self._fire(index, actor)
+            if actor.instance is not None:
+                account = actor.instance.memory
+                account.cap = account.used  # the next growth is refused
 
     def _heal(self, index: int) -> None:
         self._partitions = [(i, g) for i, g in self._partitions if i != index]
         self.rt.trace.add(self.rt.now, "heal", None, ("fault", index))
 
-    # --- resolving targets -----------------------------------------------------------
+    # --- missed faults ---------------------------------------------------------------
 
-    def _targets(self, ref: str) -> list[Any]:
-        """Actors ``ref`` names: an id, a path of names from a root, or a name."""
-        actors = self.rt._actors
-        if ref in actors:
-            return [actors[ref]]
-        if "/" in ref:
-            level = [a for a in actors.values() if a.parent is None]
-            found: list[Any] = []
-            for part in ref.split("/"):
-                found = [a for a in level if a.name == part]
-                level = [actors[c] for a in found for c in a.children]
-            return found
-        return [a for a in actors.values() if a.name == ref]
+    def ended(self, actor: Any) -> None:
+        """An incarnation of ``actor`` has ended (called by the runtime after its exit)."""
+        if self._bound:
+            self._sweep()
 
-    def _matches(self, ref: str, actor: Any) -> bool:
-        if ref == actor.id:
-            return True
-        if "/" in ref:
-            return actor in self._targets(ref)
-        return ref == actor.name
+    def _sweep(self) -> None:
+        """Bound faults whose incarnations have all ended are done: missed, unless they
+        fired (a host-error that failed some imports already)."""
+        if not self._bound:
+            return
+        for index, bound in list(self._bound.items()):
+            if any(self._lives(actor_id, incarnation) for actor_id, incarnation in bound.items()):
+                continue
+            del self._bound[index]
+            self._host_errors.pop(index, None)
+            if index not in self.fired:
+                actors = [self.rt._actors[actor_id] for actor_id in bound]
+                extra = {"incarnation": bound[actors[0].id]} if len(actors) == 1 else {}
+                self._miss(index, actors, ended_first(self.rt, self.faults[index], bound), **extra)
 
-    def _link_matches(self, link: tuple[str, str], sender: Any, target: Any) -> bool:
-        src, dst = link
-        sender_ok = (sender is None and src == OUTSIDE) or (sender is not None and self._matches(src, sender))
-        return sender_ok and self._matches(dst, target)
+    def _lives(self, actor_id: str, incarnation: int) -> bool:
+        actor = self.rt._actors[actor_id]
+        return actor.alive and actor.incarnation == incarnation
+
+    def _miss(self, index: int, named: list[Any], why: str, **extra: Any) -> None:
+        """Record a missed fault, on its target's actor when it names exactly one."""
+        self.missed.append(index)
+        self._why[index] = why
+        fault = self.faults[index]
+        fields: dict[str, Any] = {"fault": index, "fault_kind": fault.kind, "describe": fault.describe(),
+                                  "target": fault.target, "why": why, **extra}
+        self.rt.trace.add(self.rt.now, "missed", named[0].id if len(named) == 1 else None, fields)
+
+    def outcome(self, index: int) -> str:
+        """``fired``, ``missed`` or ``pending`` (neither, so far). A bound fault whose
+        incarnations have all ended is missed even before a choke point records it."""
+        if index in self.fired:
+            return "fired"
+        if index in self.missed:
+            return "missed"
+        bound = self._bound.get(index)
+        if bound is not None and not any(self._lives(a, i) for a, i in bound.items()):
+            return "missed"
+        return "pending"
+
+    def missed_why(self, index: int) -> str | None:
+        """Why fault ``index`` is missed (None if it is not), recorded or not yet."""
+        if index in self._why:
+            return self._why[index]
+        if self.outcome(index) == "missed":
+            return ended_first(self.rt, self.faults[index], self._bound[index])
+        return None
+
+    # --- records ---------------------------------------------------------------------
 
     def _fire(self, index: int, actor: Any, **extra: Any) -> None:
         self.fired.append(index)
@@ -127,42 +191,55 @@ class FaultInjector:
 
     def on_call(self, actor: Any, key: tuple[str, str]) -> tuple[int, Fault] | None:
         """The fault, if any, that takes over this call into ``actor``."""
+        if self._bound:
+            self._sweep()
         is_init = key == INIT
         # init calls and the other calls are counted apart, over all incarnations: an init
         # fault's on_call = 2 is the first restart; a trap's on_call = 1 is the first handler call
         counts = self._inits if is_init else self._calls
         count = counts[actor.id] = counts.get(actor.id, 0) + 1
+        phase = "init" if is_init else "running"
         for index, fault in enumerate(self.faults):
             if fault.on_call != count or fault.kind not in ON_CALL_KINDS or index in self.fired:
                 continue
-            if fault.kind.startswith("init-") == is_init and self._matches(fault.target, actor):
-                self._fire(index, actor, phase="init" if is_init else "running", call=count)
+            if fault.kind.startswith("init-") == is_init and targets.matches(self.rt._actors, fault.target, actor):
+                self._fire(index, actor, phase=phase, call=count)
                 return index, fault
-        for index in self._armed_calls:
+        if is_init:
+            for index in self._armed_inits:
+                fault = self.faults[index]
+                if targets.matches(self.rt._actors, fault.target, actor):
+                    self._armed_inits.remove(index)
+                    self._fire(index, actor, phase=phase, call=count)
+                    return index, fault
+            return None
+        for index, bound in self._bound.items():  # in the order they were armed
             fault = self.faults[index]
-            if fault.kind.startswith("init-") == is_init and self._matches(fault.target, actor):
-                self._armed_calls.remove(index)
-                self._fire(index, actor, phase="init" if is_init else "running", call=count)
+            if fault.kind in ON_CALL_KINDS and bound.get(actor.id) == actor.incarnation:
+                del self._bound[index]
+                self._fire(index, actor, phase=phase, call=count)
                 return index, fault
         return None
 
     def on_message(self, sender: Any, target: Any, item: tuple, delay: int) -> list[tuple[int, tuple]]:
         """The deliveries ``(delay, item)`` a message becomes: none (dropped), one, two."""
+        if self._bound:
+            self._sweep()
         key = (sender.id if sender is not None else OUTSIDE, target.id)
         count = self._messages[key] = self._messages.get(key, 0) + 1
         for index, groups in self._partitions:
-            if _separated(groups, sender, target):
+            if targets.separated(groups, sender, target):
                 self._record_drop(index, target, item, "partition")
                 return self._with_held(key, [])
         chosen = None
         for index, fault in enumerate(self.faults):
             if (fault.on_message == count and index not in self.fired
-                    and self._link_matches(fault.link, sender, target)):
+                    and targets.link_matches(self.rt._actors, fault.link, sender, target)):
                 chosen = index
                 break
         if chosen is None:
             for index in self._armed_messages:
-                if self._link_matches(self.faults[index].link, sender, target):
+                if targets.link_matches(self.rt._actors, self.faults[index].link, sender, target):
                     chosen = index
                     self._armed_messages.remove(index)
                     break
@@ -207,13 +284,17 @@ class FaultInjector:
         self.rt.trace.add(self.rt.now, "drop", target.id, fields)
 
     def on_host(self, actor: Any, interface: str, function: str) -> int | None:
-        """The host-error fault, if any, that fails this host call."""
+        """The host-error fault, if any, that fails this host call: one bound to the
+        calling incarnation, for this import."""
+        self._sweep()
         for index, remaining in list(self._host_errors.items()):
             fault = self.faults[index]
-            if (self._matches(fault.target, actor) and fault.param("interface", interface) == interface
+            if (self._bound[index].get(actor.id) == actor.incarnation
+                    and fault.param("interface", interface) == interface
                     and fault.param("function", function) == function):
                 if remaining <= 1:
                     del self._host_errors[index]
+                    del self._bound[index]
                 else:
                     self._host_errors[index] = remaining - 1
                 self._fire(index, actor, host_import=f"{interface}.{function}")
@@ -222,25 +303,12 @@ class FaultInjector:
 
     def on_restart(self, actor: Any, state: bytes | None) -> bytes | None:
         """The state a restarting actor recovers, corrupted if a fault says so."""
+        self._sweep()
         for index in self._corrupt:
             fault = self.faults[index]
-            if self._matches(fault.target, actor):
+            if targets.matches(self.rt._actors, fault.target, actor):
                 self._corrupt.remove(index)
                 self._fire(index, actor, phase="restarting")
                 return fault.param("state", "\x00corrupted state\x00").encode()
         return state
 
-
-def _separated(groups: tuple[tuple[str, ...], ...], sender: Any, target: Any) -> bool:
-    """Whether a partition's groups put sender and target on different sides."""
-    if sender is None:
-        return False
-
-    def side(actor: Any) -> int | None:
-        for i, group in enumerate(groups):
-            if actor.id in group or actor.name in group:
-                return i
-        return None
-
-    a, b = side(sender), side(target)
-    return a is not None and b is not None and a != b

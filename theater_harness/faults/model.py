@@ -9,7 +9,8 @@ wasm is changed.
     [[fault]]
     kind = "trap"              # see KINDS
     target = "root/worker"     # an actor: its id, its name, or a path of names from a root
-    on_call = 3                # its 3rd handler call (or at_ms = 1500)
+    on_call = 3                # its 3rd handler call (or at_ms = 1500: the next call of
+                               # the incarnation alive at 1500 ms)
 
     [[fault]]
     kind = "drop"
@@ -49,6 +50,7 @@ KINDS: dict[str, tuple[str, dict[str, type]]] = {
     "memory": (ACTOR, {}),                        # its memory cap drops to what it uses now
     "host-error": (ACTOR, {"interface": str, "function": str, "count": int}),  # an import fails
     "stop": (ACTOR, {}),                          # stopped from outside
+    "kill": (ACTOR, {}),                          # killed from outside (OTP's exit(Pid, kill)): a failure
     "corrupt-state": (ACTOR, {"state": str}),      # its next recovered state is garbage
     "drop": (LINK, {}),                           # a message on the link is lost
     "delay": (LINK, {"delay_ms": int}),            # a message arrives delay_ms late
@@ -60,6 +62,14 @@ KINDS: dict[str, tuple[str, dict[str, type]]] = {
 # Kinds applied to the next matching call or message; the others act at once.
 ON_CALL_KINDS = frozenset({"trap", "err", "init-trap", "init-err", "hang", "slow"})
 ON_MESSAGE_KINDS = frozenset({"drop", "delay", "duplicate", "reorder"})
+# Triggered by time, these act on the incarnation(s) of their target alive at that time
+# (a fault with no trigger: at the time it is injected). The first group waits for that
+# incarnation's next call (host-error: its matching imports), the second acts at once.
+# Either is missed if no target is alive then, or if the incarnation ends first. The
+# exceptions, init-trap/init-err and corrupt-state, apply to the next init or the next
+# recovered state: both belong to an incarnation that does not exist yet.
+BOUND_KINDS = frozenset({"trap", "err", "hang", "slow", "host-error"})
+AT_ONCE_KINDS = frozenset({"stop", "memory", "kill"})
 OUTSIDE = "outside"  # the sender of messages from the test itself
 
 
@@ -67,9 +77,10 @@ OUTSIDE = "outside"  # the sender of messages from the test itself
 class Fault:
     """One fault. Exactly one of ``target``/``link``/``groups`` is set (per its kind), and
     at most one trigger: ``at_ms``, ``on_call`` or ``on_message`` (the link's Nth message,
-    from 1); none means "from the start". ``on_call`` counts from 1 over all incarnations:
-    for ``init-trap``/``init-err`` the target's Nth init (1 is its spawn, 2 its first
-    restart), for the other kinds its Nth call into an export other than init."""
+    from 1); none means "from the start" (from when it is injected). ``on_call`` counts
+    from 1 over all incarnations: for ``init-trap``/``init-err`` the target's Nth init (1 is
+    its spawn, 2 its first restart), for the other kinds its Nth call into an export other
+    than init. ``at_ms`` acts on what is there at that instant: see ``BOUND_KINDS``."""
 
     kind: str
     target: str | None = None

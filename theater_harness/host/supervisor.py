@@ -3,6 +3,11 @@
 ``spawn``, ``resume`` and ``restart-child`` wait for the child's ``init`` (the caller's
 call is suspended meanwhile, and the child starts in an event of its own, never inside
 the parent's call). Calls about an actor that is not the caller's child return ``err``.
+
+``stop-child`` and ``restart-child`` behave as OTP's ``terminate_child`` and
+``restart_child``: stopping a child that already ended succeeds (there is nothing left to
+stop), and restarting one that runs is an error (stop it first), so that a supervisor
+can stop a failed child from its ``handle-child-error`` without failing itself.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from typing import Any
 
 from .._scheduler import URGENT
 from ..errors import HarnessError
-from ..exit import SHUTDOWN, ExitReason
-from ..supervision.supervisor import CAUSE_SUPERVISOR, restart
+from ..exit import CAUSE_SUPERVISOR, SHUTDOWN, ExitReason
+from ..supervision.supervisor import restart
 
 
 def _child(rt: Any, actor: Any, child_id: str) -> tuple[Any, str | None]:
@@ -60,27 +65,29 @@ def list_children(rt: Any, actor: Any) -> list[str]:
 
 
 def stop_child(rt: Any, actor: Any, child_id: str) -> tuple[bool, Any]:
-    """Stop the child and its subtree; the parent then gets handle-child-external-stop."""
+    """Stop the child and its subtree; the parent then gets handle-child-external-stop.
+    A child that already ended is left as it is, and the call succeeds (OTP's
+    ``terminate_child`` is idempotent)."""
     child, error = _child(rt, actor, child_id)
     if error:
         return (False, error)
     if not child.alive:
-        return (False, f"child {child_id} ({child.name}) is not running: it is {child.status}")
+        return (True, None)
     rt.stop_actor(child, ExitReason(SHUTDOWN, f"stopped by its supervisor {actor.name}", child.id,
                                     child.incarnation, time_ms=rt.now, cause=CAUSE_SUPERVISOR))
     return (True, None)
 
 
 def restart_child(rt: Any, actor: Any, child_id: str) -> Any:
-    """A new incarnation of the child (stopping the running one first), its state per the
-    child's recovery mode; waits for its init."""
+    """A new incarnation of a child that ended, its state per the child's recovery mode;
+    waits for its init. A running child is an error (OTP's ``restart_child`` answers
+    ``{error, running}``): stop it first."""
     child, error = _child(rt, actor, child_id)
     if error:
         return (False, error)
     if child.alive:
-        rt.stop_actor(child, ExitReason(SHUTDOWN, f"restarted by its supervisor {actor.name}", child.id,
-                                        child.incarnation, time_ms=rt.now, cause=CAUSE_SUPERVISOR),
-                      notify=False)
+        return (False, f"child {child_id} ({child.name}) is running (incarnation {child.incarnation}): "
+                       f"stop it with stop-child before restarting it")
     wait = rt.wait(actor)
     rt.scheduler.after(0, _restart_now, rt, actor, child, _started(rt, wait, child, None), priority=URGENT)
     return wait

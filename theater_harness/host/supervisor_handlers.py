@@ -34,6 +34,9 @@ def handler_call(child: Any, reason: Any) -> tuple[tuple[str, str], tuple]:
 def _child_ended(rt: Any, parent: Any, item: tuple) -> None:
     _, child_id, reason = item
     child = rt._actors[child_id]
+    if reason.incarnation <= child.end_settled:
+        return  # a group restart of its declarative parent flushed this end (OTP's unlink_flush)
+    child.end_settled = reason.incarnation
     key, params = handler_call(child, reason)
 
     def then(result: Any) -> None:

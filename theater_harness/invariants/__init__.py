@@ -5,8 +5,8 @@ returns the violations it finds (an empty list when the rule holds).
     assert check_all(rt) == []
 
 Each rule follows SPEC section 7 (and OTP's ``supervisor`` for the supervision ones):
-strategy conformance, restart types, restart intensity, failure isolation, state
-recovery, no orphans, reverse-order shutdown, chain integrity, messages; determinism is
+strategy conformance, restart types, restart intensity, supervisor restarts, failure
+isolation, state recovery, no orphans, reverse-order shutdown, chain integrity, messages; determinism is
 checked by running the same thing twice (``check_determinism``).
 """
 
@@ -24,6 +24,7 @@ from ._recovery import check_state_recovery
 from ._restart_types import check_restart_types
 from ._shutdown import check_no_orphans, check_reverse_order_shutdown
 from ._strategy import check_strategy_conformance
+from ._supervisor_restart import check_supervisor_restart
 from ._violation import Violation
 
 # name -> check, for every invariant of a single trace (determinism needs runs, not a trace)
@@ -31,6 +32,7 @@ INVARIANTS: dict[str, Callable[..., list[Violation]]] = {
     "strategy_conformance": check_strategy_conformance,
     "restart_types": check_restart_types,
     "intensity": check_intensity,
+    "supervisor_restart": check_supervisor_restart,
     "failure_isolation": check_failure_isolation,
     "state_recovery": check_state_recovery,
     "no_orphans": check_no_orphans,
@@ -89,5 +91,6 @@ __all__ = [
     "check_reverse_order_shutdown",
     "check_state_recovery",
     "check_strategy_conformance",
+    "check_supervisor_restart",
     "records_of",
 ]

@@ -2,7 +2,8 @@
 ``period``. Each restart is recorded first; when more than ``intensity`` restarts then
 lie in the window ``[now - period, now]`` (inclusive, compared in whole ``resolution_ms``
 units, OTP's whole seconds) the supervisor does not restart: it stops its children and
-exits abnormally (``escalated``), and its own parent's policy applies."""
+exits with reason ``shutdown`` (cause ``escalated``), and its own parent's policy applies:
+a permanent supervisor is restarted, a transient or temporary one is not."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ NAME = "intensity"
 def check_intensity(records: Any, *, policies: Mapping[str, Mapping] | None = None) -> list[Violation]:
     """For each response of a supervisor with a policy: a restart past the intensity must
     be an escalation (an ``escalate`` record, then the supervisor's exit with kind
-    ``escalated``); an escalation must be due; and the restarts it actually made (one per
+    ``shutdown``, cause ``escalated``); an escalation must be due; and the restarts it actually made (one per
     response, at its decision time) never number more than ``intensity`` in any window.
     A supervisor's restart history starts empty with each of its incarnations."""
     records = records_of(records)
@@ -60,10 +61,11 @@ def _escalation(resp: Response, actors: Actors, sup_exits: list[dict], history: 
                          f"ended, but that was not due: {count} restarts within {policy.period_ms} ms before it "
                          f"(expected: {expected.why})", resp.evidence())
     end = next((e for e in sup_exits if e["seq"] > resp.escalation["seq"]), None)
-    if end is None or end["reason"]["kind"] != "escalated":
-        what = "did not end" if end is None else f"ended with kind {end['reason']['kind']!r}"
-        return Violation(NAME, resp.escalation["t"], (sup,), f"{who} escalated, then {what}: an escalating "
-                         f"supervisor exits with kind 'escalated'",
+    if end is None or (end["reason"]["kind"], end["reason"].get("cause")) != ("shutdown", "escalated"):
+        what = ("did not end" if end is None else
+                f"ended with kind {end['reason']['kind']!r} (cause {end['reason'].get('cause')!r})")
+        return Violation(NAME, resp.escalation["t"], (sup,), f"{who} escalated, then {what}: a supervisor "
+                         f"that gives up exits with reason shutdown (cause 'escalated'), as OTP's does",
                          resp.evidence() + ((end,) if end is not None else ()))
     return None
 

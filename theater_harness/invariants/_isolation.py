@@ -1,7 +1,7 @@
 """Failure isolation: the failure of a child touches nothing outside its supervisor's
 affected set. The set is what the supervisor's policy plans for that child (the child,
 the siblings its strategy stops and restarts), the supervisor itself and its whole
-subtree when the policy escalates, and the subtrees of all those."""
+subtree when the policy escalates or shuts it down, and the subtrees of all those."""
 
 from __future__ import annotations
 
@@ -45,6 +45,6 @@ def affected_set(resp: Response, actors: Actors) -> set[str]:
     """The failed child, the plan's siblings, the supervisor when it escalates, and their subtrees."""
     expected = resp.expected
     roots = {resp.child, *expected.stop, *expected.restart}
-    if expected.escalate:
+    if expected.escalate or expected.shutdown:
         roots.add(resp.supervisor)
     return roots | {d for a in roots for d in actors.descendants(a)}

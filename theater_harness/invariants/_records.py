@@ -38,6 +38,8 @@ def fault_kind(record: dict) -> str | None:
     traces wrote it as ``kind``, over the record's own kind."""
     if record["kind"] == "fault":
         return record.get("fault_kind")
+    if record["kind"] == "missed":
+        return None  # a fault that found no target: it did nothing
     return record["kind"] if "fault" in record and "describe" in record else None
 
 

@@ -18,11 +18,15 @@ and those are attributed by their ``cause`` (the failed child's id). A guest sup
 ``restart-child`` calls happen inside its handler call. So deliberate actions in later
 calls (a ``stop-child`` command, say) are never mistaken for a response.
 
-The expected response is OTP's: the restart type and ``permanent_errors`` decide whether
-a restart is due; a due restart is recorded first (``add_restart``) and, past the
-intensity, the supervisor escalates instead; otherwise the strategy's ``plan`` over the
-children alive when the supervisor began handling the end. The restart history starts
-empty with each incarnation of the supervisor, as a new OTP supervisor process does.
+The expected response is OTP's (``supervisor.erl``): the restart type and
+``permanent_errors`` decide whether a restart is due (``do_restart``); when it is not, a
+significant child's end may shut the supervisor down (``do_auto_shutdown``); a due
+restart is recorded first (``add_restart``) and, past the intensity, the supervisor
+escalates instead; otherwise the strategy's ``plan`` over the supervisor's child *specs*:
+every child it started but temporary ones that ended (and those it gave up on for a
+permanent error), running or not, so that a group restart starts an ended transient
+sibling again (``restart_multiple_children``). The restart history and the deleted specs
+start afresh with each incarnation of the supervisor, as a new OTP supervisor process's.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from ._records import (CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, INIT, Actors, abnor
 
 HANDLER = "supervisor-handlers.handle-child-"
 POLICY_DEFAULTS: dict[str, Any] = {"strategy": "one_for_one", "intensity": 1, "period_ms": 5000,
-                                   "resolution_ms": 1000, "permanent_errors": []}
+                                   "resolution_ms": 1000, "permanent_errors": [], "auto_shutdown": "never"}
+AUTO_SHUTDOWN = ("never", "any_significant", "all_significant")
 SUPERVISOR_RESTARTED = "supervisor-restarted:"  # a restarted supervisor restarting its children
 
 
@@ -52,12 +57,14 @@ class Policy:
     period_ms: int = 5000
     resolution_ms: int = 1000
     permanent_errors: tuple[str, ...] = ()
+    auto_shutdown: str = "never"
 
     def is_permanent_error(self, message: str) -> bool:
         return any(re.search(p, message) for p in self.permanent_errors)
 
     def describe(self) -> str:
-        return f"{self.strategy}, intensity {self.intensity} per {self.period_ms} ms"
+        shutdown = f", auto_shutdown {self.auto_shutdown}" if self.auto_shutdown != "never" else ""
+        return f"{self.strategy}, intensity {self.intensity} per {self.period_ms} ms{shutdown}"
 
 
 def policy_from(table: Mapping[str, Any], where: str) -> Policy:
@@ -77,8 +84,10 @@ def policy_from(table: Mapping[str, Any], where: str) -> Policy:
     patterns = values["permanent_errors"]
     if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
         raise ValueError(f"{where}: permanent_errors must be a list of regular expressions (strings)")
+    if values["auto_shutdown"] not in AUTO_SHUTDOWN:
+        raise ValueError(f"{where}: auto_shutdown {values['auto_shutdown']!r} is not one of {', '.join(AUTO_SHUTDOWN)}")
     return Policy(values["strategy"], values["intensity"], values["period_ms"], values["resolution_ms"],
-                  tuple(patterns))
+                  tuple(patterns), values["auto_shutdown"])
 
 
 def policies_of(actors: Actors, given: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Policy]:
@@ -101,12 +110,14 @@ def policies_of(actors: Actors, given: Mapping[str, Mapping[str, Any]] | None) -
 
 @dataclass(frozen=True)
 class Expected:
-    """What the policy says: stop these (in order), restart those (in order), or escalate."""
+    """What the policy says: stop these (in order), restart those (in order), escalate,
+    or shut itself down (auto_shutdown)."""
 
     stop: tuple[str, ...]
     restart: tuple[str, ...]
     escalate: bool
     why: str
+    shutdown: bool = False
 
 
 @dataclass
@@ -123,18 +134,20 @@ class Response:
     time_ms: int = 0  # when it decided: its first decision record, else when it began handling
     stops: list[dict] = field(default_factory=list)  # exits (cause supervisor) of its children
     restarts: list[dict] = field(default_factory=list)  # its restart records
-    decisions: list[dict] = field(default_factory=list)  # restart-plan, not-restarted, backoff, escalate
+    decisions: list[dict] = field(default_factory=list)  # restart-plan, not-restarted, backoff, escalate, ...
     escalation: dict | None = None
+    auto_shutdown: dict | None = None  # its auto-shutdown record, if it shut itself down
     handler_done: bool = False  # its handler call returned (or was skipped)
     cut_short: bool = False  # it ended, or the trace did, before the response could finish
+    aborted: bool = False  # a child it restarted failed to start: the rest of the group waits (try_again)
 
     @property
     def child(self) -> str:
         return self.failure["actor"]
 
-    def did(self) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    def did(self) -> tuple[tuple[str, ...], tuple[str, ...], bool, bool]:
         return (tuple(r["actor"] for r in self.stops), tuple(r["actor"] for r in self.restarts),
-                self.escalation is not None)
+                self.escalation is not None, self.auto_shutdown is not None)
 
     def evidence(self) -> tuple[dict, ...]:
         found = [self.failure, self.handled, *self.decisions, *self.stops, *self.restarts]
@@ -156,10 +169,14 @@ class _Builder:
         self.actors, self.policies = actors, policies
         self.alive: dict[str, bool] = {}
         self.initialized: set[str] = set()  # actors whose first init returned
+        self.starting: set[str] = set()  # restarted actors whose init has not returned yet
+        self.restarted_by: dict[str, Response] = {}  # actor -> the response that restarted it last
         self.pending: dict[str, list[dict]] = {s: [] for s in policies}  # ends not yet handled
         self.current: dict[str, Response] = {}
         self.latest: dict[tuple[str, str], Response] = {}  # (supervisor, child) -> its latest response
         self.history: dict[str, tuple[int, ...]] = {}  # due restarts, per supervisor incarnation
+        self.deleted: dict[str, set[str]] = {}  # specs given up for a permanent error, per supervisor incarnation
+        self.spawn_failed: set[str] = set()  # children whose first init failed: they never had a spec
         self.exits: dict[str, list[dict]] = {}  # each supervisor's exits
         self.generation: dict[str, int] = {}  # each supervisor's restarts so far
         self.out: list[Response] = []
@@ -183,21 +200,34 @@ class _Builder:
 
     def on_restart(self, r: dict) -> None:
         self.alive[r["actor"]] = True
-        if r["actor"] in self.policies:  # a new incarnation: a fresh restart history
+        self.starting.add(r["actor"])
+        if r["actor"] in self.policies:  # a new incarnation: a fresh restart history, every spec back
             self.history[r["actor"]] = ()
+            self.deleted.pop(r["actor"], None)
             self.generation[r["actor"]] = self.generation.get(r["actor"], 0) + 1
         sup, why = r.get("supervisor"), r.get("cause") or ""
         if sup not in self.policies or why.startswith(SUPERVISOR_RESTARTED):
             return
-        earlier = self.latest.get((sup, why))
-        if earlier is not None:  # a declarative restart, perhaps delayed by backoff
-            earlier.restarts.append(r)
-        elif sup in self.current:
-            self.current[sup].restarts.append(r)
+        resp = self.latest.get((sup, why))  # a declarative restart, perhaps delayed by backoff
+        if resp is None:
+            resp = self.current.get(sup)
+        if resp is not None:
+            resp.restarts.append(r)
+            self.restarted_by[r["actor"]] = resp
+
+    def on_replay(self, r: dict) -> None:
+        self.starting.discard(r["actor"])
 
     def on_exit(self, r: dict) -> None:
         actor = r["actor"]
         self.alive[actor] = False
+        # A restart that failed (its init, or a restarted supervisor's start of its children,
+        # kind spawn-error): a group restart goes no further.
+        if actor in self.starting or r["reason"]["kind"] == "spawn-error":
+            self.starting.discard(actor)
+            resp = self.restarted_by.get(actor)
+            if resp is not None and resp.restarts and resp.restarts[-1]["actor"] == actor:
+                resp.aborted = True
         if actor in self.policies:
             self.exits.setdefault(actor, []).append(r)
             resp = self.current.get(actor)
@@ -211,7 +241,9 @@ class _Builder:
         if cause(r) == CAUSE_SUPERVISOR:
             if parent in self.current:
                 self.current[parent].stops.append(r)
-        elif cause(r) != CAUSE_PARENT_ENDED and not self.never_started(r):
+        elif self.never_started(r):
+            self.spawn_failed.add(actor)
+        elif cause(r) != CAUSE_PARENT_ENDED:
             self.pending[parent].append(r)
 
     def never_started(self, r: dict) -> bool:
@@ -220,7 +252,7 @@ class _Builder:
     # --- the supervisor's calls --------------------------------------------------------
 
     def on_event(self, r: dict) -> None:
-        if r["actor"] not in self.policies and r["actor"] in self.initialized:
+        if r["actor"] not in self.policies and r["actor"] in self.initialized and r["actor"] not in self.starting:
             return  # the common case: nothing here for supervision
         event = wasm_event(r)
         if event is None:
@@ -229,6 +261,7 @@ class _Builder:
         actor = r["actor"]
         if tag == "WasmResult" and function == INIT:
             self.initialized.add(actor)
+            self.starting.discard(actor)
         if actor not in self.policies:
             return
         if tag != "WasmCall":  # a handler that returned finished its part; one that failed ends its actor
@@ -269,6 +302,11 @@ class _Builder:
         if resp is not None:
             resp.escalation = r
 
+    def on_auto_shutdown(self, r: dict) -> None:
+        resp = self.decision(r["actor"], r)
+        if resp is not None:
+            resp.auto_shutdown = r
+
     def on_not_restarted(self, r: dict) -> None:
         self.decision(r.get("supervisor"), r)
 
@@ -293,24 +331,62 @@ class _Builder:
         resp.expected = self.expect(resp)
 
     def expect(self, resp: Response) -> Expected:
-        policy, failure, child = resp.policy, resp.failure, resp.child
+        policy, failure, child, sup = resp.policy, resp.failure, resp.child, resp.supervisor
         restart_type = self.actors.info[child].restart
         failed = abnormal(failure)
+        why_not = None
         if not should_restart(restart_type, failed):
-            return Expected((), (), False, f"a {restart_type} child after {'an abnormal' if failed else 'a normal'} "
-                                           f"exit ({failure['reason']['kind']}) is not restarted")
-        if failed and policy.is_permanent_error(failure["reason"].get("message", "")):
-            return Expected((), (), False, "its failure matches permanent_errors")
-        history, exceeded = add_restart(self.history.get(resp.supervisor, ()), resp.time_ms, policy.intensity,
+            why_not = (f"a {restart_type} child after {'an abnormal' if failed else 'a normal'} exit "
+                       f"({failure['reason']['kind']}) is not restarted")
+        elif failed and policy.is_permanent_error(failure["reason"].get("message", "")):
+            why_not = "its failure matches permanent_errors"
+            self.deleted.setdefault(sup, set()).add(child)
+        if why_not is not None:
+            return self.expect_auto_shutdown(resp, why_not)
+        history, exceeded = add_restart(self.history.get(sup, ()), resp.time_ms, policy.intensity,
                                         policy.period_ms, policy.resolution_ms)
-        self.history[resp.supervisor] = history
+        self.history[sup] = history
         if exceeded:
             return Expected((), (), True, f"restart intensity exceeded: {len(history)} restarts within "
                                           f"{policy.period_ms} ms (intensity {policy.intensity})")
         children = [Child(c, self.actors.info[c].restart, c in resp.alive)
-                    for c in self.actors.children[resp.supervisor] if c in resp.alive or c == child]
+                    for c in self.actors.children[sup] if c == child or self.has_spec(resp, c)]
         chosen = plan(policy.strategy, children, child)
+        # terminate_children flushes the 'EXIT' of a group member that had already ended:
+        # the supervisor never handles that end on its own
+        group = {*chosen.stop, *chosen.restart, *chosen.drop} - resp.alive - {child}
+        self.pending[sup] = [e for e in self.pending[sup]
+                             if e["actor"] not in group or e["seq"] > resp.handled["seq"]]
         return Expected(chosen.stop, chosen.restart, False, f"{policy.strategy} plan")
+
+    def unhandled(self, resp: Response, child: str) -> bool:
+        """Whether an end of ``child`` that came before ``resp`` began still waits for the
+        supervisor (OTP: an 'EXIT' in its mailbox, the child's pid still in its state)."""
+        return any(e["actor"] == child and e["seq"] < resp.handled["seq"] for e in self.pending[resp.supervisor])
+
+    def has_spec(self, resp: Response, child: str) -> bool:
+        """Whether the supervisor still holds a spec for the child (OTP ``del_child``): a
+        running child has one, and so has one whose end it has not handled yet; a temporary
+        child's goes when its end is handled; one given up for a permanent error goes too;
+        a child whose first init failed never had one; the others keep theirs."""
+        sup = resp.supervisor
+        if child in resp.alive or self.unhandled(resp, child):
+            return True
+        return not (child in self.spawn_failed or child in self.deleted.get(sup, ())
+                    or self.actors.info[child].restart == "temporary")
+
+    def expect_auto_shutdown(self, resp: Response, why_not: str) -> Expected:
+        """OTP's ``do_auto_shutdown``, for a child that is not restarted."""
+        mode, info = resp.policy.auto_shutdown, self.actors.info
+        if mode == "never" or not info[resp.child].spawn.get("significant"):
+            return Expected((), (), False, why_not)
+        others = [c for c in self.actors.children[resp.supervisor]  # those that still have a pid
+                  if c != resp.child and (c in resp.alive or self.unhandled(resp, c))
+                  and info[c].spawn.get("significant")]
+        if mode == "all_significant" and others:
+            return Expected((), (), False, f"{why_not}; significant {self.actors.labels(others)} still run "
+                                           f"(auto_shutdown all_significant)")
+        return Expected((), (), False, f"{why_not}, and it is significant (auto_shutdown {mode})", shutdown=True)
 
     def check_backoff(self, resp: Response, end_ms: int) -> None:
         """A restart delayed by backoff past the supervisor's end or the trace's is not missing."""

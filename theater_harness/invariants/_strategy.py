@@ -3,8 +3,11 @@ policy says (OTP ``supervisor``): ``one_for_one`` restarts the failed child only
 ``one_for_all`` stops every other child (last started first) and restarts them all (in
 start order); ``rest_for_one`` does that for the children started after the failed one;
 temporary children are never restarted, transient ones only after an abnormal exit, no
-child after a failure matching ``permanent_errors``; and a restart past the intensity is
-an escalation instead. The response window is described in ``_responses``."""
+child after a failure matching ``permanent_errors``; a group restart starts every child
+spec of the group, ended non-temporary siblings too; a significant child that is not
+restarted shuts the supervisor down as its ``auto_shutdown`` says; and a restart past
+the intensity is an escalation instead. The response window is described in
+``_responses``."""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ def check_strategy_conformance(records: Any, *, policies: Mapping[str, Mapping] 
     """Each response equals its policy's plan: the same siblings stopped and children
     restarted, in the same order, or the escalation. A response the supervisor could not
     finish (it ended during its handler, or a backoff delay outlasted it or the trace)
-    must be a beginning of the plan."""
+    must be a beginning of the plan, and so must a group restart in which a child failed
+    to start (OTP's ``restart_multiple_children`` stops at it, and its failure comes back
+    as a new end)."""
     records = records_of(records)
     actors = Actors(records)
     found = []
@@ -34,12 +39,15 @@ def check_strategy_conformance(records: Any, *, policies: Mapping[str, Mapping] 
 
 def _check(resp: Response, actors: Actors) -> Violation | None:
     expected = resp.expected
-    stops, restarts, escalated = resp.did()
-    if resp.cut_short:
+    stops, restarts, escalated, shut_down = resp.did()
+    if resp.aborted:  # a restarted child failed to start: the rest of the plan is not started
+        ok = (stops, restarts, escalated, shut_down) == (expected.stop, expected.restart[:len(restarts)], False, False)
+    elif resp.cut_short:
         ok = (stops == expected.stop[:len(stops)] and restarts == expected.restart[:len(restarts)]
-              and (expected.escalate or not escalated))
+              and (expected.escalate or not escalated) and (expected.shutdown or not shut_down))
     else:
-        ok = (stops, restarts, escalated) == (expected.stop, expected.restart, expected.escalate)
+        ok = ((stops, restarts, escalated, shut_down)
+              == (expected.stop, expected.restart, expected.escalate, expected.shutdown))
     if ok:
         return None
     failure = resp.failure
@@ -53,6 +61,8 @@ def _check(resp: Response, actors: Actors) -> Violation | None:
 def _should(expected: Expected, actors: Actors) -> str:
     if expected.escalate:
         return f"escalate ({expected.why})"
+    if expected.shutdown:
+        return f"shut itself down ({expected.why})"
     if not expected.stop and not expected.restart:
         return f"restart nothing ({expected.why})"
     stop = f"stop {actors.labels(expected.stop)}, then " if expected.stop else ""
@@ -60,7 +70,7 @@ def _should(expected: Expected, actors: Actors) -> str:
 
 
 def _did(resp: Response, actors: Actors) -> str:
-    stops, restarts, escalated = resp.did()
+    stops, restarts, escalated, shut_down = resp.did()
     parts = []
     if stops:
         parts.append(f"stopped {actors.labels(stops)}")
@@ -68,5 +78,7 @@ def _did(resp: Response, actors: Actors) -> str:
         parts.append(f"restarted {actors.labels(restarts)}")
     if escalated:
         parts.append("escalated")
+    if shut_down:
+        parts.append("shut itself down")
     done = " and ".join(parts) if parts else "stopped and restarted nothing"
     return done + (" (its response was cut short)" if resp.cut_short else "")

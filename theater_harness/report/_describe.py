@@ -10,8 +10,8 @@ from ._actors import label
 # Messages (send, request, deliver, reply, channel-*), skipped calls (a declarative
 # supervisor skips one per failure) and chain events only on request.
 NOTABLE = frozenset({
-    "spawn", "start", "exit", "restart", "restart-plan", "not-restarted", "escalate", "backoff",
-    "replay", "run-ended", "fault", "heal", "drop", "log", "request-failed", "external-stop",
+    "spawn", "start", "exit", "restart", "restart-plan", "not-restarted", "escalate", "auto-shutdown", "backoff",
+    "replay", "run-ended", "fault", "missed", "heal", "drop", "log", "request-failed", "external-stop",
     "channel-rejected",
 })
 
@@ -62,6 +62,11 @@ def _fault(r: dict, names: dict[str, str]) -> str:
     return f"#{r.get('fault')} {r.get('describe', r.get('fault_kind'))}{phase}"
 
 
+def _missed(r: dict, names: dict[str, str]) -> str:
+    """A fault that found no target running: "#2 trap worker at 1500 ms missed: why"."""
+    return f"#{r.get('fault')} {r.get('describe', r.get('fault_kind'))} missed: {r.get('why')}"
+
+
 _DETAIL: dict[str, Callable[[dict, dict[str, str]], str]] = {
     "spawn": _spawn,
     "start": lambda r, n: f"incarnation {r.get('incarnation')}",
@@ -75,11 +80,14 @@ _DETAIL: dict[str, Callable[[dict, dict[str, str]], str]] = {
     "restart-plan": _restart_plan,
     "escalate": lambda r, n: f"{r['restarts']} restarts > intensity {r['intensity']} in "
                              f"{r['period_ms']} ms: gives up",
+    "auto-shutdown": lambda r, n: f"significant child {label(n, r.get('child'))} ended ({r.get('mode')}): "
+                                  f"shuts down",
     "not-restarted": lambda r, n: str(r.get("why")),
     "backoff": lambda r, n: f"restart delayed {r.get('delay_ms')} ms by {label(n, r.get('supervisor'))}",
     "replay": _replay,
     "run-ended": lambda r, n: f"the root supervisor gave up: {r['reason']['kind']}: {r['reason']['message']}",
     "fault": _fault,
+    "missed": _missed,
     "heal": lambda r, n: f"fault #{r.get('fault')} healed",
     "send": lambda r, n: f"msg #{r.get('msg')} to {label(n, r.get('to'))} ({r.get('size')} bytes)",
     "request": lambda r, n: f"request {_short(r.get('request'))} to {label(n, r.get('to'))} "

@@ -37,6 +37,7 @@ svg.lanes text{font:12px system-ui,sans-serif}
 .m.spawn{fill:#fff;stroke:#333;stroke-width:1.5}.m.restart{fill:#2a9d4a}
 .m.failed{stroke:#d62828;stroke-width:2.5;fill:none}.m.stopped{fill:#7a7a7a}
 .m.fault{fill:#b5179e}.m.escalate{fill:#f77f00}.m.lost{fill:#fff;stroke:#d62828;stroke-width:1.5}
+.m.missed{fill:#fff;stroke:#b5179e;stroke-width:1.5;stroke-dasharray:2 1.5}
 .m.log{stroke:#1d70b8;stroke-width:1.5}.m.end{fill:#000}.m.msg{fill:#34495e}.m.other{fill:#aaa}
 .link{stroke:#5a6b7b;stroke-width:1;opacity:.55}.link.lost{stroke:#d62828;stroke-dasharray:3 2;opacity:.8}
 .link.reply{stroke-dasharray:2 2}marker path{fill:#5a6b7b}

@@ -10,7 +10,8 @@ from ._describe import describe
 
 # Trace kinds worth a summary line; the rest are counted.
 _TIMELINE = ("spawn", "start", "exit", "log", "external-stop", "request-failed", "drop", "skip",
-             "channel-rejected", "restart", "escalate", "not-restarted", "backoff", "replay", "run-ended")
+             "channel-rejected", "restart", "escalate", "auto-shutdown", "not-restarted", "backoff", "replay",
+             "run-ended", "fault", "missed")
 
 
 def timeline(runtime: Any, *, limit: int = 60) -> list[str]:

@@ -25,8 +25,8 @@ MARK_CAP = 3000  # more other records than this: the minor ones are binned too, 
 BINS = 80
 
 MESSAGES = frozenset({"send", "request", "deliver", "reply"})
-MAJOR = frozenset({"spawn", "start", "exit", "restart", "fault", "escalate", "drop", "request-failed",
-                   "run-ended"})
+MAJOR = frozenset({"spawn", "start", "exit", "restart", "fault", "missed", "escalate", "auto-shutdown", "drop",
+                   "request-failed", "run-ended"})
 
 # glyph -> (SVG shape centred on 0,0, legend text)
 GLYPHS = {
@@ -35,16 +35,18 @@ GLYPHS = {
     "failed": ('<path d="M-4-4L4 4M4-4L-4 4"/>', "exit: failed"),
     "stopped": ('<rect x="-4" y="-4" width="8" height="8"/>', "exit: stopped"),
     "fault": ('<path d="M-5-5H5L0 5Z"/>', "injected fault"),
-    "escalate": ('<path d="M-5 5H5L0-5Z"/>', "escalation: a supervisor gives up"),
+    "missed": ('<path d="M-5-5H5L0 5Z"/>', "missed fault: its target was not running"),
+    "escalate": ('<path d="M-5 5H5L0-5Z"/>', "a supervisor gives up (escalation) or shuts itself down "
+                                             "(auto_shutdown)"),
     "lost": ('<circle r="4"/>', "message dropped, request failed"),
     "log": ('<path d="M0-6V6"/>', "log line"),
     "end": ('<rect x="-2" y="-9" width="4" height="18"/>', "the run ended"),
     "msg": ('<circle r="2.5"/>', "send, request, delivery, reply"),
     "other": ('<circle r="2.5"/>', "other record (hover for details)"),
 }
-_KIND_GLYPH = {"spawn": "spawn", "restart": "restart", "fault": "fault", "escalate": "escalate",
-               "drop": "lost", "request-failed": "lost", "log": "log", "run-ended": "end", "start": None,
-               "send": "msg", "request": "msg", "deliver": "msg", "reply": "msg"}
+_KIND_GLYPH = {"spawn": "spawn", "restart": "restart", "fault": "fault", "missed": "missed",
+               "escalate": "escalate", "auto-shutdown": "escalate", "drop": "lost", "request-failed": "lost", "log": "log", "run-ended": "end",
+               "start": None, "send": "msg", "request": "msg", "deliver": "msg", "reply": "msg"}
 
 
 def glyph_of(record: dict) -> str | None:

@@ -12,12 +12,14 @@ run is expected to show. Errors name the file, the table and the key.
     [[actor]]
     name = "root"
     supervision = { strategy = "one_for_all", intensity = 3 }   # a supervisor the harness makes
+                                       # (also period_ms, permanent_errors, auto_shutdown)
     [[actor]]
     name = "counter"
     manifest = "actors/counter.toml"   # relative to the scenario file
     parent = "root"
     restart = "transient"              # how a generated supervisor treats it
     recovery = "last"
+    significant = true                 # its end may shut the supervisor down (auto_shutdown)
     init_state = { count = 5 }         # merged over the manifest's
     expect = "running"                 # running (default), failed, stopped or any
     expect_exit = "trap"               # the exit kind when it ended
@@ -64,7 +66,7 @@ from typing import Any
 from ..errors import ScenarioError
 from ..exit import KINDS
 from ..faults import FaultSchedule
-from ..supervision.spec import RECOVERY_MODES, RESTART_TYPES, STRATEGIES
+from ..supervision.spec import AUTO_SHUTDOWN, RECOVERY_MODES, RESTART_TYPES, STRATEGIES
 from ..trees import NodeSpec, Policy, TreeSpec
 
 if sys.version_info >= (3, 11):
@@ -98,6 +100,7 @@ class ActorSpec:
     policy: Policy | None = None  # a supervisor the harness generates
     restart: str | None = None
     recovery: str | None = None
+    significant: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ class Scenario:
             return NodeSpec(actor.name, manifest=str(actor.manifest) if actor.manifest else None,
                             policy=actor.policy, children=tuple(node(c) for c in by_parent.get(actor.name, ())),
                             restart=actor.restart or "permanent", recovery=actor.recovery or "init",
-                            init_state=actor.init_state if isinstance(actor.init_state, dict) else None)
+                            init_state=actor.init_state if isinstance(actor.init_state, dict) else None,
+                            significant=actor.significant)
 
         roots = by_parent.get(None, [])
         if len(roots) != 1:
@@ -217,14 +221,14 @@ class _Reader:
     def policy(self, table: Any, where: str) -> Policy:
         if not isinstance(table, dict):
             raise self.error(where, "expected a table: strategy, intensity, period_ms, permanent_errors")
-        self.unknown(table, ("strategy", "intensity", "period_ms", "permanent_errors"), where)
+        self.unknown(table, ("strategy", "intensity", "period_ms", "permanent_errors", "auto_shutdown"), where)
         patterns = table.get("permanent_errors", [])
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise self.error(f"{where}.permanent_errors", "expected a list of regular expressions")
         return Policy(self.choice(table, "strategy", where, STRATEGIES) or "one_for_one",
                       self.integer(table, "intensity", where) if "intensity" in table else 1,
                       self.integer(table, "period_ms", where, low=1) if "period_ms" in table else 5000,
-                      tuple(patterns))
+                      tuple(patterns), self.choice(table, "auto_shutdown", where, AUTO_SHUTDOWN) or "never")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -317,7 +321,7 @@ def _actors(r: _Reader, doc: dict) -> list[ActorSpec]:
     for i, table in enumerate(r.tables(doc, "actor")):
         where = f"actor[{i}]"
         r.unknown(table, ("name", "manifest", "supervision", "init_state", "parent", "expect", "expect_exit",
-                          "expect_incarnation", "restart", "recovery"), where)
+                          "expect_incarnation", "restart", "recovery", "significant"), where)
         name = r.string(table, "name", where, required=True)
         if any(a.name == name for a in actors):
             raise r.error(f"{where}.name", f"another actor is already named {name!r}")
@@ -332,15 +336,20 @@ def _actors(r: _Reader, doc: dict) -> list[ActorSpec]:
             raise r.error(f"{where}.parent", f"{parent!r} is not an actor listed before this one")
         restart = r.choice(table, "restart", where, RESTART_TYPES)
         recovery = r.choice(table, "recovery", where, RECOVERY_MODES)
-        if (restart or recovery) and (parent_spec is None or parent_spec.policy is None):
-            raise r.error(f"{where}.{'restart' if restart else 'recovery'}",
-                          "restart and recovery are set by a generated supervisor (parent with a supervision "
-                          "table); for a supervisor's own manifest, set them in its [supervision.children.<name>]")
+        significant = table.get("significant", False)
+        if not isinstance(significant, bool):
+            raise r.error(f"{where}.significant", f"expected true or false, got {significant!r}")
+        if (restart or recovery or significant) and (parent_spec is None or parent_spec.policy is None):
+            key = "restart" if restart else "recovery" if recovery else "significant"
+            raise r.error(f"{where}.{key}",
+                          "restart, recovery and significant are set by a generated supervisor (parent with a "
+                          "supervision table); for a supervisor's own manifest, set them in its "
+                          "[supervision.children.<name>]")
         expect = r.choice(table, "expect", where, EXPECTATIONS) or "running"
         expect_exit = r.choice(table, "expect_exit", where, KINDS)
         actors.append(ActorSpec(name, (r.path.parent / manifest) if manifest else None, table.get("init_state"),
                                 parent, expect, expect_exit, r.integer(table, "expect_incarnation", where, low=1),
-                                policy, restart, recovery))
+                                policy, restart, recovery, significant))
     if not actors:
         raise r.error("actor", "a scenario needs at least one [[actor]]")
     return actors

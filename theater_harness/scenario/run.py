@@ -52,7 +52,8 @@ def _substitute(value: Any, ids: dict[str, str], scenario: Scenario, where: str)
 def _supervisor_manifest(scenario: Scenario, index: int) -> str:
     """The manifest of a supervisor the scenario declares inline (generated)."""
     actor = scenario.actors[index]
-    children = tuple(NodeSpec(c.name, manifest="-", restart=c.restart or "permanent", recovery=c.recovery or "init")
+    children = tuple(NodeSpec(c.name, manifest="-", restart=c.restart or "permanent", recovery=c.recovery or "init",
+                              significant=c.significant)
                      for c in scenario.actors if c.parent == actor.name)
     return NodeSpec(actor.name, policy=actor.policy, children=children).manifest_text()
 

@@ -5,9 +5,11 @@
     intensity = 1                      # at most this many restarts ...
     period_ms = 5000                   # ... within this window (OTP's defaults: 1 and 5 s)
     permanent_errors = ["permanent"]   # failure messages (regexes) never worth a restart
+    auto_shutdown = "never"            # any_significant, all_significant (OTP 24+)
 
     [supervision.default]              # every child not named below
     restart = "permanent"              # transient, temporary
+    significant = false                # true: its own end may shut the supervisor down
     recovery = "init"                  # last, replay
     shutdown_ms = 5000                 # or shutdown = "brutal_kill" / "infinity"
     backoff = { min_ms = 100, max_ms = 10000, random_factor = 0.2, reset_after_ms = 60000 }
@@ -31,6 +33,7 @@ from ..errors import ManifestError
 STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 RESTART_TYPES = ("permanent", "transient", "temporary")
 RECOVERY_MODES = ("init", "last", "replay")
+AUTO_SHUTDOWN = ("never", "any_significant", "all_significant")
 DEFAULT_SHUTDOWN_MS = 5000  # OTP's default for workers
 INFINITY = None  # a shutdown that waits as long as the child's call takes
 
@@ -55,6 +58,7 @@ class ChildSpec:
     shutdown_ms: int | None = DEFAULT_SHUTDOWN_MS  # None: infinity
     brutal_kill: bool = False
     backoff: Backoff | None = None
+    significant: bool = False  # OTP 24+: its end (not restarted) counts toward auto_shutdown
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class SupervisorSpec:
     period_ms: int = 5000
     resolution_ms: int = 1000  # restart times are compared in whole units (OTP: seconds)
     permanent_errors: tuple[re.Pattern, ...] = ()
+    auto_shutdown: str = "never"
     default: ChildSpec = ChildSpec()
     children: Mapping[str, ChildSpec] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -107,6 +112,12 @@ class _Table:
             raise self.error(key, f"expected an integer >= {low}, got {value!r}")
         return value
 
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {value!r}")
+        return value
+
     def number(self, key: str, default: float, low: float = 0.0) -> float:
         value = self.table.get(key, default)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < low:
@@ -114,9 +125,9 @@ class _Table:
         return float(value)
 
 
-def _child(table: Any, where: str, source: str, base: ChildSpec) -> ChildSpec:
+def _child(table: Any, where: str, source: str, base: ChildSpec, auto_shutdown: str) -> ChildSpec:
     t = _Table(table, where, source)
-    t.unknown(("restart", "recovery", "shutdown_ms", "shutdown", "backoff"))
+    t.unknown(("restart", "recovery", "shutdown_ms", "shutdown", "backoff", "significant"))
     shutdown_ms, brutal = base.shutdown_ms, base.brutal_kill
     if "shutdown_ms" in t.table and "shutdown" in t.table:
         raise t.error("shutdown", "give either shutdown_ms (a number) or shutdown (\"brutal_kill\" or \"infinity\")")
@@ -134,19 +145,29 @@ def _child(table: Any, where: str, source: str, base: ChildSpec) -> ChildSpec:
             raise b.error("min_ms", "missing (the first restart delay, in ms)")
         high = b.integer("max_ms", low, low)
         backoff = Backoff(low, high, b.number("random_factor", 0.0), b.integer("reset_after_ms", None, 1))
+    restart = t.choice("restart", RESTART_TYPES, base.restart)
+    significant = t.boolean("significant", base.significant)
+    if significant and restart == "permanent":  # OTP's bad_combination, checked as supervisor.erl does
+        raise t.error("significant", "a permanent child cannot be significant (it is always restarted); "
+                                     "make it transient or temporary, or set significant = false")
+    if significant and auto_shutdown == "never":
+        raise t.error("significant", "significant children need supervision.auto_shutdown = "
+                                     "\"any_significant\" or \"all_significant\" (it is \"never\")")
     return ChildSpec(
-        restart=t.choice("restart", RESTART_TYPES, base.restart),
+        restart=restart,
         recovery=t.choice("recovery", RECOVERY_MODES, base.recovery),
         shutdown_ms=shutdown_ms,
         brutal_kill=brutal,
         backoff=backoff,
+        significant=significant,
     )
 
 
 def parse_supervision(table: Any, source: str) -> SupervisorSpec:
     """Validate a ``[supervision]`` table into a SupervisorSpec."""
     t = _Table(table, "supervision", source)
-    t.unknown(("strategy", "intensity", "period_ms", "resolution_ms", "permanent_errors", "default", "children"))
+    t.unknown(("strategy", "intensity", "period_ms", "resolution_ms", "permanent_errors", "auto_shutdown", "default",
+               "children"))
     patterns = t.table.get("permanent_errors", [])
     if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
         raise t.error("permanent_errors", "expected a list of regular expressions (strings)")
@@ -156,9 +177,10 @@ def parse_supervision(table: Any, source: str) -> SupervisorSpec:
             compiled.append(re.compile(pattern))
         except re.error as exc:
             raise t.error(f"permanent_errors[{i}]", f"not a valid regular expression: {exc}") from None
-    default = _child(t.table.get("default", {}), "supervision.default", source, ChildSpec())
+    auto_shutdown = t.choice("auto_shutdown", AUTO_SHUTDOWN, "never")
+    default = _child(t.table.get("default", {}), "supervision.default", source, ChildSpec(), auto_shutdown)
     children_table = _Table(t.table.get("children", {}), "supervision.children", source)
-    children = {name: _child(spec, f"supervision.children.{name}", source, default)
+    children = {name: _child(spec, f"supervision.children.{name}", source, default, auto_shutdown)
                 for name, spec in children_table.table.items()}
     resolution = t.integer("resolution_ms", 1000, 1)
     return SupervisorSpec(
@@ -167,6 +189,7 @@ def parse_supervision(table: Any, source: str) -> SupervisorSpec:
         period_ms=t.integer("period_ms", 5000, resolution),
         resolution_ms=resolution,
         permanent_errors=tuple(compiled),
+        auto_shutdown=auto_shutdown,
         default=default,
         children=MappingProxyType(children),
     )

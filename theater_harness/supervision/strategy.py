@@ -19,7 +19,8 @@ class Child:
 @dataclass(frozen=True)
 class Plan:
     """Stop ``stop`` (in that order), then restart ``restart`` (in that order). ``drop``:
-    temporary children the plan stops for good (they are never restarted)."""
+    temporary children of the group, gone for good (never restarted): those that run are
+    stopped, and an end not yet handled of one that ended is flushed with its spec."""
 
     stop: tuple[str, ...]
     restart: tuple[str, ...]
@@ -42,12 +43,14 @@ def rest_for_one(children: list[Child], failed: str) -> Plan:
 
 def _siblings_too(children: list[Child], failed: str, affected: list[Child]) -> Plan:
     """Stop the affected siblings that run, last started first; restart the failed child
-    and the affected siblings in start order, except temporary ones."""
+    and the affected siblings in start order, except temporary ones, which are dropped
+    (OTP ``terminate_children``). ``children`` are the supervisor's child specs: those
+    running, and those that ended but keep a spec."""
     affected_ids = {c.id for c in affected}
     stop = tuple(c.id for c in reversed(affected) if c.alive)
     restart = tuple(c.id for c in children
                     if c.id == failed or (c.id in affected_ids and c.restart != "temporary"))
-    drop = tuple(c.id for c in affected if c.restart == "temporary" and c.alive)
+    drop = tuple(c.id for c in affected if c.restart == "temporary")
     return Plan(stop=stop, restart=restart, drop=drop)
 
 

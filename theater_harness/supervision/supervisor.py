@@ -1,53 +1,68 @@
 """The executor of declarative supervision: what a supervisor does when a child ends.
 
 Called after the supervisor's own ``handle-child-*`` export (if any) has run, for a
-supervisor whose manifest declares a ``[supervision]`` policy:
+supervisor whose manifest declares a ``[supervision]`` policy. It follows OTP's
+``supervisor.erl`` function by function (named in each docstring):
 
-1. decide whether the child is restarted (restart type, permanent-error patterns);
-2. record the restart and check the intensity; past it, escalate: the supervisor stops
-   its children and fails itself, and its own parent's policy applies;
-3. otherwise plan with the strategy (which siblings stop, who restarts), stop them in
-   order, wait out the child's backoff delay, and restart in start order, each child's
-   state chosen by its recovery mode.
+1. ``do_restart``: is the child restarted (restart type, permanent-error patterns)? If
+   not, its spec is deleted when it is temporary, and ``do_auto_shutdown`` may end the
+   supervisor (significant children);
+2. ``add_restart``: record the restart; past the intensity the supervisor gives up: it
+   stops its children and exits with reason ``shutdown`` (``escalate``);
+3. ``restart/3``: the strategy plans over the supervisor's child *specs* (every child but
+   ended temporary ones, running or not), stops the affected running siblings last
+   started first (``terminate_children``), waits out the child's backoff delay, and
+   starts the group again in start order (``start_children``), one init after the other;
+   a start that fails aborts the rest, and its failure comes back as a new end
+   (``restart_multiple_children`` -> ``try_again_restart``).
 
-Every decision is recorded in the trace.
+A supervisor that is itself restarted starts every child it was given again, temporary
+ones included (``init`` -> ``init_children``). Every decision is recorded in the trace.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .._scheduler import URGENT
-from ..exit import ESCALATED, KILLED, SHUTDOWN, ExitReason
+from ..exit import (CAUSE_AUTO_SHUTDOWN, CAUSE_ESCALATED, CAUSE_SUPERVISOR, KILLED, SHUTDOWN, SPAWN_ERROR,
+                    ExitReason)
 from .backoff import delay_ms
 from .intensity import add_restart
 from .strategy import Child, plan, should_restart
 
-CAUSE_SUPERVISOR = "supervisor"  # stopped by its own supervisor: never a reason to restart
+SUPERVISOR_RESTARTED = "supervisor-restarted:"  # the cause of a restarted supervisor's children's starts
 
 
 def child_ended(rt: Any, sup: Any, child: Any, reason: ExitReason) -> None:
-    """Apply ``sup``'s declared policy to the end of ``child``."""
+    """Apply ``sup``'s declared policy to the end of ``child`` (``restart_child`` /
+    ``do_restart``). The ends a supervisor caused itself never get here: OTP flushes
+    their exit signals."""
     spec = sup.spec
     if spec is None or not sup.alive or child.alive or reason.cause == CAUSE_SUPERVISOR:
         return  # no policy, nobody to apply it, already restarted (by the guest), or deliberate
     cspec = child.child_spec
     why_not = None
     if not should_restart(cspec.restart, reason.abnormal):
-        why_not = f"{cspec.restart} child, {'abnormal' if reason.abnormal else 'normal'} exit"
+        why_not = f"{cspec.restart} child, {'abnormal' if reason.abnormal else reason.kind} exit"
     elif reason.abnormal and spec.is_permanent_error(reason.message):
         why_not = "permanent failure (matches permanent_errors)"
+        sup.deleted_specs.add(child.id)  # never worth a restart: not by a group restart either
     if why_not:
         rt.trace.add(rt.now, "not-restarted", child.id, ("supervisor", sup.id, "why", why_not))
+        auto_shutdown(rt, sup, child)
         return
     sup.restart_times, exceeded = add_restart(sup.restart_times, rt.now, spec.intensity, spec.period_ms,
                                               spec.resolution_ms)
     if exceeded:
         escalate(rt, sup, len(sup.restart_times))
         return
-    members = [rt._actors[c] for c in sup.children]
-    candidates = [Child(a.id, a.child_spec.restart, a.alive) for a in members if a.alive or a is child]
-    the_plan = plan(spec.strategy, candidates, child.id)
+    members = [a for a in (rt._actors[i] for i in sup.children) if a is child or has_spec(sup, a)]
+    the_plan = plan(spec.strategy, [Child(a.id, a.child_spec.restart, a.alive) for a in members], child.id)
+    group = {*the_plan.stop, *the_plan.restart, *the_plan.drop}
+    for member in members:  # terminate_children flushes the 'EXIT' of a member that already ended
+        if member.id in group and not member.alive:
+            member.end_settled = member.end_posted
     rt.trace.add(rt.now, "restart-plan", sup.id, {
         "strategy": spec.strategy, "failed": child.id, "stop": list(the_plan.stop),
         "restart": list(the_plan.restart), "drop": list(the_plan.drop)})
@@ -58,9 +73,43 @@ def child_ended(rt: Any, sup: Any, child: Any, reason: ExitReason) -> None:
     delay = _backoff(rt, child)
     if delay:
         rt.trace.add(rt.now, "backoff", child.id, ("delay_ms", delay, "supervisor", sup.id))
-        rt.scheduler.after(delay, _restart_all, rt, sup, the_plan.restart, child.id, priority=URGENT)
+        rt.scheduler.after(delay, start_in_order, rt, sup, the_plan.restart, child.id, priority=URGENT)
     else:
-        _restart_all(rt, sup, the_plan.restart, child.id)
+        start_in_order(rt, sup, the_plan.restart, child.id)
+
+
+def has_spec(sup: Any, child: Any) -> bool:
+    """Whether ``sup`` still holds a spec for ``child`` (OTP ``del_child``): a running
+    child has one, and so has one whose end ``sup`` has not dealt with yet; a temporary
+    child's goes when its end is dealt with, however it ended; a child whose first start
+    failed never had one (``start_child`` saves none); the others keep theirs."""
+    if child.alive or child.end_posted > child.end_settled:
+        return True
+    return not (child.spawn_failed or child.id in sup.deleted_specs or child.child_spec.restart == "temporary")
+
+
+def respawned(rt: Any, sup: Any) -> tuple[str, ...]:
+    """The children a restarted supervisor starts, in start order: every child it was
+    given, temporary ones included (OTP ``init`` gets the whole child list from the
+    callback module), but those whose first start failed (they were never given)."""
+    return tuple(c for c in sup.children if not rt._actors[c].spawn_failed)
+
+
+def auto_shutdown(rt: Any, sup: Any, child: Any) -> None:
+    """OTP 24+ ``do_auto_shutdown``: a significant child ended and is not restarted. With
+    ``any_significant`` the supervisor shuts down; with ``all_significant`` it does once no
+    significant child runs. It exits with reason ``shutdown``, its children stopped first."""
+    mode = sup.spec.auto_shutdown
+    if mode == "never" or not child.child_spec.significant or not sup.alive:
+        return
+    if mode == "all_significant":  # a significant child still has a pid: running, or its end unhandled
+        actors = rt._actors
+        if any((a.alive or a.end_posted > a.end_settled) and a.child_spec.significant
+               for a in (actors[c] for c in sup.children)):
+            return
+    rt.trace.add(rt.now, "auto-shutdown", sup.id, ("mode", mode, "child", child.id))
+    rt.stop_actor(sup, ExitReason(SHUTDOWN, f"auto_shutdown ({mode}): significant child {child.name} ended",
+                                  sup.id, sup.incarnation, time_ms=rt.now, cause=CAUSE_AUTO_SHUTDOWN))
 
 
 def _stop_reason(rt: Any, child: Any, message: str) -> ExitReason:
@@ -79,39 +128,110 @@ def _backoff(rt: Any, child: Any) -> int:
     return delay
 
 
-def _restart_all(rt: Any, sup: Any, ids: tuple[str, ...], cause: str) -> None:
-    for child_id in ids:
-        child = rt._actors[child_id]
-        if sup.alive and not child.alive:
-            restart(rt, child, cause=cause, supervisor=sup)
+def start_in_order(rt: Any, sup: Any, ids: tuple[str, ...], cause: str) -> None:
+    """Restart a plan's children in start order (``start_children``), each after the one
+    before has finished its init. A child that fails to start ends the sequence: its end
+    reaches ``sup`` like any failure, and that response starts the rest again (OTP:
+    ``restart_multiple_children`` returns ``try_again`` for the failed child)."""
+    _Sequence(rt, sup, ids, cause, None).run()
+
+
+class _Sequence:
+    """Children started one after the other. An init may suspend in a blocking host call;
+    the sequence then goes on when it finishes (as OTP's ``start_link`` waits for the
+    child's ``init``). Iterative, so a supervisor of thousands of children needs no deep
+    recursion. ``done(failed)`` runs at the end: ``failed`` is None when every child
+    started, else the child that could not start, or the supervisor itself when it ended
+    before the sequence did."""
+
+    __slots__ = ("rt", "sup", "ids", "cause", "done", "index", "waiting", "parked", "outcome")
+
+    def __init__(self, rt: Any, sup: Any, ids: tuple[str, ...], cause: str,
+                 done: Callable[[Any], None] | None):
+        self.rt, self.sup, self.ids, self.cause, self.done = rt, sup, ids, cause, done
+        self.index = 0
+        self.waiting = self.parked = False
+        self.outcome: Any = None
+
+    def run(self) -> None:
+        actors = self.rt._actors
+        while self.index < len(self.ids):
+            if not self.sup.alive:  # it ended meanwhile, and its subtree with it
+                self._finish(self.sup)
+                return
+            child = actors[self.ids[self.index]]
+            if child.alive:
+                self.index += 1
+                continue
+            self.waiting = True
+            restart(self.rt, child, cause=self.cause, supervisor=self.sup, then=self._started)
+            if self.waiting:  # its init is suspended: _started goes on from here
+                self.parked = True
+                return
+            if not self.outcome:
+                self._finish(child)
+                return
+            self.index += 1
+        self._finish(None)
+
+    def _started(self, payload: Any) -> None:
+        self.waiting, self.outcome = False, payload
+        if self.parked:
+            self.parked = False
+            if not payload:
+                self._finish(self.rt._actors[self.ids[self.index]])
+                return
+            self.index += 1
+            self.run()
+
+    def _finish(self, failed: Any) -> None:
+        if self.done is not None:
+            self.done(failed)
 
 
 def restart(rt: Any, child: Any, *, cause: str | None, supervisor: Any, then: Any = None) -> None:
     """Start a new incarnation of ``child`` (same id), its state per its recovery mode. A
-    restarted declarative supervisor then restarts its children (all but temporary ones),
-    as an OTP supervisor starts every child spec in its init: the subtree heals whole."""
+    restarted declarative supervisor then starts every child it was given, temporary ones
+    included, in start order, as an OTP supervisor's ``init`` starts every child spec; if
+    one of them cannot start, the supervisor's own start fails (``init_children``): it
+    ends as a failed start, and its parent's policy applies."""
     child.last_restart_ms = rt.now
     rt.trace.add(rt.now, "restart", child.id, (
         "incarnation", child.incarnation + 1, "recovery", child.child_spec.recovery,
         "supervisor", supervisor.id, "cause", cause))
 
     def started(payload: Any) -> None:
-        if payload and child.spec is not None:
-            for grandchild_id in child.children:
-                grandchild = rt._actors[grandchild_id]
-                if not grandchild.alive and grandchild.child_spec.restart != "temporary":
-                    restart(rt, grandchild, cause=f"supervisor-restarted:{child.id}", supervisor=child)
-        if then is not None:
-            then(payload)
+        if not payload or child.spec is None or not child.alive:
+            if then is not None:
+                then(payload)
+            return
+        ids = respawned(rt, child)
+
+        def children_started(failed: Any) -> None:
+            if failed is not None and child.alive:
+                rt.fail_actor(child, ExitReason(
+                    SPAWN_ERROR, f"failed to start child {failed.name}: {failed.exit_reason}", child.id,
+                    child.incarnation, time_ms=rt.now))
+            if then is not None:
+                then(payload if child.alive else None)
+
+        _Sequence(rt, child, ids, f"{SUPERVISOR_RESTARTED}{child.id}", children_started).run()
 
     rt.restart_actor(child, started)
 
 
 def escalate(rt: Any, sup: Any, restarts: int) -> None:
-    """Too many restarts: stop every child, then fail, so the parent's policy applies."""
+    """Too many restarts (OTP ``restart/2`` -> ``{shutdown, ...}``): the supervisor stops
+    every child and exits with reason ``shutdown``; its parent's policy applies."""
     spec = sup.spec
-    message = (f"restart intensity exceeded: {restarts} restarts within {spec.period_ms} ms "
+    message = (f"reached max restart intensity: {restarts} restarts within {spec.period_ms} ms "
                f"(intensity {spec.intensity})")
     rt.trace.add(rt.now, "escalate", sup.id, ("restarts", restarts, "intensity", spec.intensity,
                                               "period_ms", spec.period_ms))
-    rt.fail_actor(sup, ExitReason(ESCALATED, message, sup.id, sup.incarnation, time_ms=rt.now))
+    rt.fail_actor(sup, gave_up(sup, message, rt.now))
+
+
+def gave_up(sup: Any, message: str, now: int) -> ExitReason:
+    """The exit reason of a supervisor that gives up: ``shutdown``, as OTP's supervisor
+    exits with (``{stop, shutdown, State}``): not a failure to its own parent."""
+    return ExitReason(SHUTDOWN, message, sup.id, sup.incarnation, time_ms=now, cause=CAUSE_ESCALATED)

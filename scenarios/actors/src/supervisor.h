@@ -35,9 +35,14 @@
  *                                          "<name>: unknown request <msg>"
  *   handle-child-error   the policy; restarting a child (sup_restart) logs
  *                        "<name>: restarting <id>", calls restart-child(id)
- *                        and on ok adds 1 to restarts
+ *                        and on ok adds 1 to restarts; restart-child of a
+ *                        running child is an error (as OTP's restart_child),
+ *                        so a policy that restarts running siblings stops
+ *                        them first (sup_stop), as OTP's one_for_all does
  *   handle-child-exit    log "<name>: child <id> exited"; remove it
- *   handle-child-external-stop   log "<name>: child <id> stopped"; remove it
+ *   handle-child-external-stop   log "<name>: child <id> stopped"; remove it,
+ *                        unless it runs again (the policy stopped and
+ *                        restarted it before this notice came)
  *   channels             opens accepted; messages ignored; close no-op
  *
  * A host err never fails a supervisor: it is logged as
@@ -188,7 +193,7 @@ static tg_result actor_handle_child_exit(tg_opt state, tg_bytes child_id, tg_opt
 static tg_result actor_handle_child_external_stop(tg_opt state, tg_bytes child_id) {
     sup s = sup_load(state);
     sup_log("child ", child_id, " stopped", SUP_NOTHING);
-    tg_strings_remove(&s.children, child_id);
+    if (tg_strings_index(tg_list_children(), child_id) < 0) tg_strings_remove(&s.children, child_id);
     return tg_ok(sup_save(s));
 }
 
