@@ -41,6 +41,7 @@ from theater_harness.wasm import ENGINE, WASMTIME_VERSION, Incarnation, load_com
 ACTORS = ROOT / "scenarios" / "actors"
 COUNTER = ACTORS / "counter.toml"
 SLEEPER = ACTORS / "sleeper.toml"
+CRASHER = ACTORS / "crasher.toml"
 HANDLE_SEND = ("message-server-client", "handle-send")
 INIT = ("actor", "init")
 SMALL = b"inc"
@@ -63,18 +64,22 @@ class Sizes:
     throughput_msgs: int
     timer_actors: int
     timer_msgs: int  # per actor
+    supervised_crashes: int
     repeat: int
 
 
 FULL = Sizes(default_calls=300, default_calls_4k=12, fast_calls=3000, fast_calls_4k=300,
              harness_msgs=3000, harness_msgs_4k=300, restarts=600, spawns=400,
-             throughput_actors=10, throughput_msgs=10_000, timer_actors=50, timer_msgs=200, repeat=5)
+             throughput_actors=10, throughput_msgs=10_000, timer_actors=50, timer_msgs=200, supervised_crashes=1500,
+             repeat=5)
 QUICK = Sizes(default_calls=30, default_calls_4k=3, fast_calls=300, fast_calls_4k=30,
               harness_msgs=300, harness_msgs_4k=30, restarts=60, spawns=40,
-              throughput_actors=5, throughput_msgs=1000, timer_actors=10, timer_msgs=20, repeat=3)
+              throughput_actors=5, throughput_msgs=1000, timer_actors=10, timer_msgs=20, supervised_crashes=150,
+              repeat=3)
 WARMUP = Sizes(default_calls=5, default_calls_4k=1, fast_calls=50, fast_calls_4k=5,
                harness_msgs=50, harness_msgs_4k=5, restarts=10, spawns=10,
-               throughput_actors=2, throughput_msgs=100, timer_actors=3, timer_msgs=5, repeat=1)
+               throughput_actors=2, throughput_msgs=100, timer_actors=3, timer_msgs=5, supervised_crashes=10,
+               repeat=1)
 
 
 class BenchError(RuntimeError):
@@ -256,6 +261,28 @@ def messages_per_s(actors: int, msgs: int) -> float:
     return msgs / elapsed * 1e9
 
 
+def supervised_cycles_per_s(crashes: int) -> float:
+    """A crasher under a declarative one_for_one supervisor fails ``crashes`` times within
+    one restart window (intensity 10,000): each cycle is a trapping call, the exit, the
+    supervisor's handling and plan, a new incarnation and its init. All of them stay in
+    the intensity window, so this also shows what recording a restart costs as the
+    window fills."""
+    from theater_harness.trees import NodeSpec, Policy
+
+    rt = Runtime(seed=1)
+    sup = rt.spawn(NodeSpec("sup", policy=Policy("one_for_one", 10_000, 10_000_000)).manifest_text())
+    child = rt.spawn(CRASHER, parent=sup)
+    gc.collect()
+    start = _clock()
+    for _ in range(crashes):
+        rt.send(child, "trap")
+        rt.run_until_idle()
+    elapsed = _clock() - start
+    _check(rt.actor(child).incarnation == crashes + 1 and rt.actor(child).alive,
+           f"supervised cycles: the crasher has incarnation {rt.actor(child).incarnation}, expected {crashes + 1}")
+    return crashes / elapsed * 1e9
+
+
 # --- 4. timers -----------------------------------------------------------------------------
 
 
@@ -307,6 +334,7 @@ FIGURES = [
     Figure("restarts_per_s", "restarts/s (new incarnation + init + 1 send)", "/s", ">= 3,000",
            lambda v: v >= 3000),
     Figure("spawns_per_s", "spawns/s (Runtime.spawn of counter.toml)", "/s"),
+    Figure("supervised_cycles_per_s", "supervised crash + restart cycles/s (one window)", "/s"),
     Figure("messages_per_s", "messages/s through the runtime (counters)", "/s", ">= 10,000",
            lambda v: v >= 10_000),
     Figure("timer_events_per_s", "timers: scheduler events / wall s", "/s"),
@@ -333,6 +361,7 @@ def one_round(sizes: Sizes, default: BareDefault, fast: BareFast) -> dict[str, f
         s[f"send_{tag}_default_over_fast"] = d / f
     s["restarts_per_s"] = 1e9 / fast.restart_ns(sizes.restarts)
     s["spawns_per_s"] = 1e9 / spawn_ns(sizes.spawns)
+    s["supervised_cycles_per_s"] = supervised_cycles_per_s(sizes.supervised_crashes)
     s["messages_per_s"] = messages_per_s(sizes.throughput_actors, sizes.throughput_msgs)
     events, virtual_ms, wall_ns = timers(sizes.timer_actors, sizes.timer_msgs)
     s["timer_events_per_s"] = events / wall_ns * 1e9
