@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from . import report
-from .plugin import option, seed_for, trace_dir
+from ._shared import option, seed_for, trace_dir
 
 
 COVERAGE_KEY = pytest.StashKey[list]()  # FaultSpace of every explored scenario
@@ -63,10 +63,15 @@ class ScenarioItem(pytest.Item):
         if not result.ok:
             raise ScenarioFailure(result)
         if option(self.config, "theater_check_determinism"):
+            from .determinism import compare, describe, snapshot
+
             again = run_scenario(self.scenario, self.seed())
-            first, second = result.runtime.trace.hash(), again.runtime.trace.hash()
-            if first != second:
-                raise AssertionError(f"the same seed and schedule gave two different traces: {first} != {second}")
+            difference = compare(snapshot([result.runtime]), snapshot([again.runtime]))
+            if difference is not None:
+                directory = trace_dir(self.config)
+                paths = [report.save_trace(run.runtime, directory, f"{self.nodeid}.run{number}")
+                         for number, run in ((1, result), (2, again))]
+                pytest.fail(f"{describe(difference)}\ntraces: {paths[0]} (run 1), {paths[1]} (run 2)", pytrace=False)
 
     def _explore(self) -> None:
         from theater_harness.scenario.explore import explore

@@ -4,18 +4,20 @@ Fixtures: ``theater`` (a fresh, seeded runtime per test), ``sim_clock``, ``spawn
 ``probe``, ``fault_schedule``. Marker: ``@pytest.mark.theater(seed=..., fuel=...,
 memory=..., ...)``. Options, each with an ini twin: ``--theater-seed`` (an integer, or
 ``last``: the previous run's seed from the pytest cache), ``--theater-trace-dir``,
-``--theater-check-determinism``, ``--theater-examples``. ``*.scenario.toml`` files are
+``--theater-check-determinism`` (``determinism.py``), ``--theater-examples``,
+``--theater-hypothesis-profile`` (``profiles.py``). ``*.scenario.toml`` files are
 collected as tests (``collect.py``); a failing test gets a report (``report.py``).
 
 The session's seed is chosen once (on the xdist controller, and passed to the workers),
 shown in the report header, and each test's seed is derived from it and the test's node
-id, so that any one test reruns alone, on any worker, with the same seed. Heavy imports
-happen only when they are needed.
+id, so that any one test reruns alone, on any worker, with the same seed. Every runtime a
+test makes without a seed of its own derives one from the test's (``runs.py``), so the
+replay command reproduces them all. Heavy imports happen only when they are needed (but
+Hypothesis, whose profiles must exist before conftests load).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -23,39 +25,24 @@ from typing import Any
 import pytest
 
 from . import report
+from ._shared import CACHE_KEY, OPTIONS, SEED_KEY, option, seed_for, test_seed, trace_dir
+from .runs import CURRENT, RUNS_KEY, TestRuns
 
-SEED_KEY = pytest.StashKey[int]()
-RUNS_KEY = pytest.StashKey[list]()  # the Runtimes a test created, in order
-CACHE_KEY = "theater/seed"
+__all__ = ["RUNS_KEY", "SEED_KEY", "option", "seed_for", "test_seed", "trace_dir"]  # used by tests and conftests
 
-_OPTIONS = [  # (option, ini name, help, kind)
-    ("--theater-seed", "theater_seed",
-     "the session's seed: an integer, or 'last' for the previous session's (default: a fresh one)", "seed"),
-    ("--theater-trace-dir", "theater_trace_dir",
-     "where the traces of failing tests are saved (default: <cache dir>/theater/traces)", "path"),
-    ("--theater-check-determinism", "theater_check_determinism",
-     "run each theater test twice and fail if the two traces differ", "bool"),
-    ("--theater-examples", "theater_examples",
-     "how many fault schedules scenarios with `explore` try (overrides their own number)", "int"),
-]
+PROFILES_KEY = pytest.StashKey[dict]()  # what pytest_configure changed in Hypothesis's profiles, to undo
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("theater", "theater-harness")
-    for option, ini, help_text, kind in _OPTIONS:
+    for name, ini, help_text, kind in OPTIONS:
         if kind == "bool":
-            group.addoption(option, action="store_true", default=None, help=help_text)
-            parser.addini(ini, f"default for {option}", type="bool", default=False)
+            group.addoption(name, action="store_true", default=None, help=help_text)
+            parser.addini(ini, f"default for {name}", type="bool", default=False)
         else:
-            group.addoption(option, action="store", default=None, help=help_text,
-                            metavar={"seed": "N|last", "path": "DIR", "int": "N"}[kind])
-            parser.addini(ini, f"default for {option}", default=None)
-
-
-def option(config: pytest.Config, name: str) -> Any:
-    """An option's value: the command line, else its ini twin."""
-    value = config.getoption(name)
-    return config.getini(name) if value is None else value
+            group.addoption(name, action="store", default=None, help=help_text,
+                            metavar={"seed": "N|last", "path": "DIR", "int": "N", "profile": "NAME"}[kind])
+            parser.addini(ini, f"default for {name}", default=None)
 
 
 def _resolve_seed(config: pytest.Config) -> int:
@@ -77,11 +64,21 @@ def _resolve_seed(config: pytest.Config) -> int:
         raise pytest.UsageError(f"--theater-seed / theater_seed must be an integer or 'last', not {raw!r}") from None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Register the Hypothesis profiles before conftests (``settings.load_profile("theater")``)
+    and Hypothesis's own ``--hypothesis-profile theater`` can ask for them."""
+    from . import profiles
+
+    early_config.stash[PROFILES_KEY] = profiles.register()
+
+
+@pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has loaded any --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "theater(seed=None, **runtime_options): the seed (instead of the derived one) and the "
-                   "Runtime options (fuel, memory, request_timeout_ms, message_latency_ms, epoch_ms) of the "
-                   "test's theater runtime")
+        "markers", "theater(seed=None, **runtime_options): the test's seed (instead of the derived one: the "
+                   "theater runtime's, and the base of its other runtimes' seeds) and the Runtime options (fuel, "
+                   "memory, request_timeout_ms, message_latency_ms, epoch_ms) of the test's theater runtime")
     seed = _resolve_seed(config)
     config.stash[SEED_KEY] = seed
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
@@ -91,6 +88,23 @@ def pytest_configure(config: pytest.Config) -> None:
         raw = option(config, name)
         if raw not in (None, "") and not str(raw).isdigit():
             raise pytest.UsageError(f"--theater-examples / theater_examples must be a whole number, not {raw!r}")
+    from . import profiles
+
+    if PROFILES_KEY not in config.stash:  # the plugin was registered late (e.g. by a conftest)
+        config.stash[PROFILES_KEY] = profiles.register()
+    profiles.choose(config.stash[PROFILES_KEY], option(config, "theater_hypothesis_profile"))
+    if option(config, "theater_check_determinism"):
+        from . import determinism
+
+        config.pluginmanager.register(determinism, "theater-determinism")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    undo = config.stash.get(PROFILES_KEY, None)
+    if undo is not None:
+        from . import profiles
+
+        profiles.restore(undo)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -103,46 +117,27 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"theater-harness: seed {config.stash[SEED_KEY]} (rerun with --theater-seed {config.stash[SEED_KEY]})"
 
 
-def test_seed(run_seed: int, nodeid: str) -> int:
-    """The seed of one test: stable for a given session seed and node id."""
-    digest = hashlib.sha256(f"{run_seed}:{nodeid}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-test_seed.__test__ = False  # not a test, despite its name
-
-
-def seed_for(item: pytest.Item) -> int:
-    marker = item.get_closest_marker("theater")
-    if marker is not None and marker.kwargs.get("seed") is not None:
-        return marker.kwargs["seed"]
-    return test_seed(item.config.stash[SEED_KEY], item.nodeid)
-
-
-def trace_dir(config: pytest.Config) -> Path:
-    raw = option(config, "theater_trace_dir")
-    if raw:
-        return Path(raw)
-    cache = getattr(config, "cache", None)
-    base = cache.mkdir("theater") if cache is not None else Path(str(config.rootpath)) / ".theater"
-    return Path(base) / "traces"
-
-
 # --- following a test's runs ----------------------------------------------------------
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item):
-    from theater_harness import runtime as runtime_module
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """For the whole of a test (setup, call, teardown): seeds for the runtimes it makes,
+    and the list of them."""
+    runs = item.stash[RUNS_KEY] = TestRuns(item)
+    with runs.active():
+        return (yield)
 
-    runs: list = []
-    item.stash[RUNS_KEY] = runs
-    hook = runs.append
-    runtime_module.CREATED_HOOKS.append(hook)
-    try:
-        yield
-    finally:
-        runtime_module.CREATED_HOOKS.remove(hook)
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest):
+    """Which fixture is being set up: runtimes made in one shared by several tests take
+    seeds of their own, and the determinism check leaves them out."""
+    runs = CURRENT.get()
+    if runs is None:
+        return (yield)
+    with runs.fixture(fixturedef):
+        return (yield)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -151,13 +146,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = outcome.get_result()
     if rep.when != "call" or hasattr(item, "scenario"):  # a scenario item reports for itself
         return
-    runs = list(item.stash.get(RUNS_KEY, []))
-    fixture_runtime = getattr(item, "funcargs", {}).get("theater")
-    if fixture_runtime is not None and fixture_runtime not in runs:
-        runs.insert(0, fixture_runtime)
-    if not runs:
+    runs = item.stash.get(RUNS_KEY, None)
+    made = (runs.own or runs.runtimes) if runs is not None else []
+    if not made:
         return
-    runtime = runs[-1]  # the last run: for Hypothesis, the replay of the shrunk example
+    # the last run (for Hypothesis: the replay of the shrunk example), unless one is in focus
+    runtime = runs.focus if runs.focus is not None else made[-1]
     item.user_properties.append(("theater_seed", runtime.seed))
     if runtime.faults is not None:
         item.user_properties.append(("theater_schedule", report.schedule_toml(runtime)))
@@ -176,7 +170,7 @@ def _runtime_for(request: pytest.FixtureRequest) -> Any:
     marker = request.node.get_closest_marker("theater")
     options = {k: v for k, v in (marker.kwargs.items() if marker else ()) if k != "seed"}
     try:
-        return Runtime(seed=seed_for(request.node), **options)
+        return Runtime(seed=request.node.stash[RUNS_KEY].seed, **options)
     except TypeError as exc:
         raise pytest.UsageError(f"@pytest.mark.theater: {exc}") from None
 

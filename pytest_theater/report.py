@@ -3,8 +3,9 @@
 The tree (each actor with its status and incarnations), the fault schedule as a TOML
 snippet (for a Hypothesis test: the shrunk one), each fault marked fired, missed (its
 target was not running at its time) or pending, the violated invariants with their
-evidence, a timeline excerpt around the first violation (or the last event), where the
-trace was saved, and the one command that replays exactly this case.
+evidence (a state digest with a preview of the state beside it), a timeline excerpt
+around the first violation (or the last event), where the trace was saved, and the one
+command that replays exactly this case.
 """
 
 from __future__ import annotations
@@ -76,10 +77,11 @@ def save_trace(runtime: Any, directory: Path, name: str) -> Path:
 
 def replay_command(item: Any) -> str:
     """The command that reruns ``item`` with the same session seed (Hypothesis replays
-    its shrunk example from its database)."""
-    from .plugin import SEED_KEY
+    its shrunk example from its database; under the determinism check, from its pinned seed)."""
+    from ._shared import SEED_KEY, option
 
-    return f"pytest {shlex.quote(item.nodeid)} --theater-seed {item.config.stash[SEED_KEY]}"
+    check = " --theater-check-determinism" if option(item.config, "theater_check_determinism") else ""
+    return f"pytest {shlex.quote(item.nodeid)} --theater-seed {item.config.stash[SEED_KEY]}{check}"
 
 
 def failure_report(item: Any, runtime: Any, trace_path: Path | None, *, violations: list | None = None,
@@ -102,8 +104,9 @@ def failure_report(item: Any, runtime: Any, trace_path: Path | None, *, violatio
         lines.append(f"expectation failed: {problem}")
     if violations:
         lines += ["", f"invariants violated ({len(violations)}):"]
+        states = report.States(runtime)  # a state digest in a violation, shown with its state
         for violation in violations[:10]:
-            lines.append(_indent(str(violation)))
+            lines.append(_indent(states.annotate(str(violation))))
         if len(violations) > 10:
             lines.append(f"  ... and {len(violations) - 10} more")
     around = violations[0].time_ms if violations else runtime.now

@@ -295,3 +295,142 @@ def test_explore_as_a_number_is_that_many_schedules(tmp_path):
     path = _scenario(tmp_path, 'explore = 7\n[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\n')
     explore = load_scenario(path).explore
     assert (explore.examples, explore.max_faults, explore.kinds) == (7, 3, None)
+
+
+def _counts_line(out: str) -> str:
+    return next(line.strip() for line in out.splitlines() if line.strip().startswith("messages: "))
+
+
+def test_the_counts_keep_sends_and_requests_apart_and_count_a_duplicate_once(capsys, tmp_path):
+    """Three sends from outside and two from the pinger (one duplicated, one dropped), two
+    requests (the pinger's to echo, and one from outside): a request is not a delivered
+    send, and a message delivered twice is one message."""
+    path = _scenario(tmp_path, '''
+end_ms = 3000
+
+[[actor]]
+name = "echo"
+manifest = "actors/echo.toml"
+
+[[actor]]
+name = "pinger"
+manifest = "actors/pinger.toml"
+init_state = { target = "${echo}" }
+
+[[message]]
+at = 10
+to = "pinger"
+send = "send:one"
+
+[[message]]
+at = 20
+to = "pinger"
+send = "send:two"
+
+[[message]]
+at = 30
+to = "pinger"
+send = "request:three"
+
+[[message]]
+at = 40
+to = "pinger"
+request = "stats"
+
+[[fault]]
+kind = "duplicate"
+link = ["pinger", "echo"]
+on_message = 1
+
+[[fault]]
+kind = "drop"
+link = ["pinger", "echo"]
+on_message = 2
+''')
+    status, out, _ = run(capsys, "run", str(path))
+    assert status == 0
+    assert _counts_line(out) == ("messages: 5 sent, 4 delivered (1 of them twice), 1 dropped; "
+                                 "requests: 2 made, 2 answered, 0 failed")
+
+
+def test_the_counts_show_what_was_still_under_way_when_the_run_ended(capsys, tmp_path):
+    """A send delayed past the end is in flight; a request its recipient holds is pending."""
+    path = _scenario(tmp_path, '''
+end_ms = 1000
+
+[runtime]
+request_timeout_ms = 5000
+
+[[actor]]
+name = "echo"
+manifest = "actors/echo.toml"
+
+[[actor]]
+name = "keeper"
+manifest = "actors/keeper.toml"
+
+[[actor]]
+name = "pinger"
+manifest = "actors/pinger.toml"
+init_state = { target = "${echo}" }
+
+[[message]]
+at = 10
+to = "pinger"
+send = "send:late"
+
+[[message]]
+at = 20
+to = "pinger"
+send = "target:${keeper}"
+
+[[message]]
+at = 30
+to = "pinger"
+send = "request:hold"
+
+[[fault]]
+kind = "delay"
+link = ["pinger", "echo"]
+on_message = 1
+delay_ms = 5000
+''')
+    status, out, _ = run(capsys, "run", str(path))
+    assert status == 0
+    assert _counts_line(out) == ("messages: 4 sent, 3 delivered, 0 dropped, 1 in flight; "
+                                 "requests: 1 made, 0 answered, 0 failed, 1 pending")
+
+
+def test_the_counts_of_the_link_faults_scenario_put_its_dropped_request_among_the_failed(capsys):
+    status, out, _ = run(capsys, "run", str(SCENARIOS / "link-faults.scenario.toml"))
+    assert status == 0
+    assert _counts_line(out) == ("messages: 11 sent, 11 delivered (1 of them twice), 0 dropped; "
+                                 "requests: 2 made, 1 answered, 1 failed (1 of them dropped)")
+
+
+def test_the_counts_of_a_run_with_a_channel_add_its_messages_apart(capsys, tmp_path):
+    """The pinger opens a channel to echo and sends on it; echo echoes it back."""
+    path = _scenario(tmp_path, '''
+[[actor]]
+name = "echo"
+manifest = "actors/echo.toml"
+
+[[actor]]
+name = "pinger"
+manifest = "actors/pinger.toml"
+init_state = { target = "${echo}" }
+
+[[message]]
+at = 10
+to = "pinger"
+send = "open:hi"
+
+[[message]]
+at = 20
+to = "pinger"
+send = "chan:ping"
+''')
+    status, out, _ = run(capsys, "run", str(path))
+    assert status == 0
+    assert _counts_line(out) == ("messages: 2 sent, 2 delivered, 0 dropped; requests: 0 made, 0 answered, 0 failed; "
+                                 "channels: 1 opened, 2 messages sent, 0 dropped")

@@ -187,3 +187,23 @@ def test_handle_child_error_receives_the_exit_as_json(rt, era_manifest):
     exit_info = json.loads(bytes(error["data"]))
     assert exit_info["exit"]["kind"] == "err" and exit_info["exit"]["message"] == "crasher: error on request"
     assert exit_info["actor"] == kid and exit_info["incarnation"] == 1
+
+
+def test_a_guest_supervisor_restarted_by_a_tree_gets_its_declared_children_again():
+    """The tree declared w under the guest: restarted with it. g the guest spawned itself
+    (supervisor.spawn): its code spawns what it wants again, the harness does not."""
+    from theater_harness.faults import FaultSchedule, fault
+    from theater_harness.invariants import check_all
+    from theater_harness.trees import EXAMPLES, NodeSpec, Policy, TreeSpec
+
+    tree = TreeSpec(NodeSpec("root", policy=Policy("one_for_one", intensity=5), children=(
+        NodeSpec("guest", manifest=str(EXAMPLES / "sup_one.toml"), children=(
+            NodeSpec("w", manifest=str(EXAMPLES / "counter.toml")),)),)),
+        workload=((10, "guest", f"spawn:{EXAMPLES / 'echo.toml'}"),))
+    rt = tree.run(faults=FaultSchedule([fault("kill", "guest", at_ms=100)]), until_ms=1000)
+    assert [(a.name, a.status, a.incarnation) for a in rt.actors] == [
+        ("root", "running", 1), ("guest", "running", 2), ("w", "running", 2), ("echo", "stopped", 1)]
+    assert rt.actor("echo").exit_reason.kind == "killed"  # with its parent, killed outright
+    assert [r.fields["cause"] for r in rt.trace.of_kind("restart") if r.actor == rt.actor("w").id] == [
+        f"supervisor-restarted:{rt.actor('guest').id}"]
+    assert check_all(rt) == []

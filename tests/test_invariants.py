@@ -718,3 +718,19 @@ def test_an_auto_shutdown_that_was_not_due_is_caught(tmp_path, monkeypatch):
         "strategy_conformance", "after s1 ended (normal), sup (one_for_one, intensity 1 per 5000 ms, auto_shutdown "
         "all_significant) should restart nothing (a transient child after a normal exit (normal) is not restarted; "
         "significant [s2] still run (auto_shutdown all_significant)); it shut itself down")]
+
+
+def test_a_restarted_guest_supervisor_that_loses_its_declared_children_is_caught(monkeypatch):
+    from theater_harness.faults import fault
+    from theater_harness.trees import EXAMPLES, NodeSpec, Policy, TreeSpec
+
+    honest = supervisor_module.respawned
+    monkeypatch.setattr(supervisor_module, "respawned",  # the old rule: only declarative ones
+                        lambda rt, sup: honest(rt, sup) if sup.spec is not None else ())
+    tree = TreeSpec(NodeSpec("root", policy=Policy("one_for_one", intensity=5), children=(
+        NodeSpec("guest", manifest=str(EXAMPLES / "sup_one.toml"), children=(
+            NodeSpec("w", manifest=str(EXAMPLES / "counter.toml")),)),)))
+    rt = tree.run(faults=FaultSchedule([fault("kill", "guest", at_ms=100)]), until_ms=1000)
+    assert [(v.invariant, v.message) for v in check_all(rt)] == [(
+        "supervisor_restart", "guest, restarted at 100 ms, started [] but never [w]: a restarted supervisor "
+                              "starts every child it was given, temporary ones included")]

@@ -268,3 +268,42 @@ kinds = ["trap", "stop"]
     properties = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "j.xml").iter("property")}
     assert properties["theater_schedules_tried"] == "7"
     result.stdout.fnmatch_lines(["*theater-harness fault space*", "*cells (strategy x restart type x kind x phase)*"])
+
+
+def _plugin_imports() -> dict[str, set[str]]:
+    """Each module of pytest_theater, and the modules of it that it imports (lazily or not)."""
+    import ast
+
+    from conftest import ROOT
+
+    package = ROOT / "pytest_theater"
+    names = {path.stem for path in package.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name in names:
+        found = set()
+        for node in ast.walk(ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {node.module} if node.module else {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pytest_theater."):
+                found.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("pytest_theater.")}
+        graph[name] = found & names
+    return graph
+
+
+def test_the_plugin_modules_import_each_other_in_no_circle():
+    graph = _plugin_imports()
+    assert graph["_shared"] == set()  # the shared pieces' one home imports none of the others
+    assert "plugin" not in graph["collect"] | graph["report"]
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import circle: {' -> '.join(path + (name,))}"
+        if name not in done:
+            for imported in sorted(graph[name]):
+                visit(imported, path + (name,))
+            done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())

@@ -40,3 +40,24 @@ def test_the_set_up_commands_are_the_ones_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     for line in ("pip install -e .\n", "theater-harness run scenarios/\n", "coverage run -m pytest\n"):
         assert line in ci
+
+
+def test_the_runtime_example_runs_as_written(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)  # its manifest paths are relative to the checkout
+    first = "from theater_harness import Runtime"
+    exec(compile(first + "\n" + _block("python", first), "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("trap in theater:simple/message-server-client.handle-send: wasm trap: ")
+    assert re.fullmatch(r"[0-9a-f]{64}", printed[1])
+
+
+def test_the_cache_commands_shown_exist():
+    from theater_harness.cli import main
+
+    for line in _block("sh", "theater-harness run scenarios/                           # every *.scenario.toml "
+                             "under it").splitlines():
+        words = line.split("#")[0].split()
+        if words[:2] == ["theater-harness", "cache"]:
+            with pytest.raises(SystemExit) as done:
+                main([*words[1:3], "--help"])
+            assert done.value.code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from conftest import manifest
 from test_supervision import supervisor
 from theater_harness import Runtime, report
+from theater_harness.report._axis import tick_label, tick_step
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -143,9 +145,9 @@ def test_around_ms_between_records_takes_the_nearest_on_both_sides(run):
 
 def test_kinds_chooses_the_records_shown(run):
     assert report.render_timeline(run, kinds=["send", "deliver"]).splitlines() == [
-        "     0 ms  send     (outside)  msg #1 to a (4 bytes)",
-        "     0 ms  send     (outside)  msg #2 to member (3 bytes)",
-        "     0 ms  send     (outside)  msg #3 to k (3 bytes)",
+        "     0 ms  send     (outside)  msg #1 to a (4 bytes), delayed to 100 ms",
+        "     0 ms  send     (outside)  msg #2 to member (3 bytes), delayed to 200 ms",
+        "     0 ms  send     (outside)  msg #3 to k (3 bytes), delayed to 300 ms",
         "   100 ms  deliver  a          msg #1",
         "   200 ms  deliver  member     msg #2",
         "   300 ms  deliver  k          msg #3",
@@ -288,22 +290,153 @@ def test_a_page_of_few_messages_draws_an_arrow_per_delivery():
     assert links.count('<line class="link"') == 5 and 'class="agg"' not in page
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                    "(apt-get install -y chromium)")
-def test_the_page_shows_every_actor_in_headless_chromium(run, tmp_path):
-    page = tmp_path / "run.html"
-    page.write_text(report.render_html(run, title="small run"), encoding="utf-8")
+# --- the timeline: a linear axis, messages at their times, states decoded ----------------
+
+def lanes_of(page: str) -> str:
+    """The lanes' SVG (the names column left out)."""
+    return page[page.index('<svg xmlns'):page.index("</svg>", page.index('<svg xmlns'))]
+
+
+def ticks_of(svg: str) -> list[tuple[float, str]]:
+    """(x, label) of each tick, whatever order its attributes are in."""
+    return [(float(re.search(r' x="([-\d.]+)"', attrs).group(1)), text)
+            for attrs, text in re.findall(r"<text([^>]*data-tick=[^>]*)>([^<]*)</text>", svg)]
+
+
+def marks_of(svg: str, lane: str) -> list[tuple[str, int, float, float]]:
+    """(glyph, data-t, data-dx, x) of the marks in a lane (``outside``, or an actor's name)."""
+    attr = 'data-lane="outside"' if lane == "outside" else f'data-actor-name="{lane}"'
+    body = svg[svg.index(attr):]
+    body = body[:body.index('<g class="lane')] if '<g class="lane' in body else body
+    return [(glyph, int(t), float(dx), float(x)) for glyph, t, dx, x in re.findall(
+        r'<g class="m (\w+)" data-t="(\d+)" data-dx="([\d.]+)" transform="translate\(([\d.]+),', body)]
+
+
+def test_the_axis_has_a_tick_every_round_interval_evenly_spaced(run):
+    svg = lanes_of(report.render_html(run, title="t"))
+    assert ticks_of(svg) == [(16 + 125 * i, f"{50 * i} ms") for i in range(9)]  # 400 ms over 1000 px
+
+
+def test_every_mark_is_at_its_time_on_the_axis(run):
+    svg = lanes_of(report.render_html(run, title="t"))
+    lanes = ["outside", "root", "a", "k", "team", "member", "late"]
+    placed = [(t, x - dx) for lane in lanes for _, t, dx, x in marks_of(svg, lane)]
+    assert len(placed) == svg.count('<g class="m ') == 28 and all(x == 16 + 2.5 * t for t, x in placed)
+
+
+def test_a_send_from_outside_is_drawn_when_it_was_meant_to_leave(run):
+    svg = lanes_of(report.render_html(run, title="t"))
+    assert marks_of(svg, "outside") == [("msg", 100, 0, 266), ("msg", 200, 0, 516), ("msg", 300, 0, 766)]
+    assert dict((label, x) for x, label in ticks_of(svg))["100 ms"] == 266
+
+
+def test_an_arrow_runs_from_the_outside_lane_at_the_send_to_the_receiver_at_the_delivery(run):
+    links = lanes_of(report.render_html(run, title="t")).split('<g class="links">')[1]
+    # lane centres: outside 43, a 95, k 121, member 173
+    assert re.findall(r'<line class="link" data-t="(\d+)" data-dx="0" data-t2="(\d+)" data-dx2="0" '
+                      r'x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"', links) == [
+        ("100", "100", "266", "43", "266", "95"), ("200", "200", "516", "43", "516", "173"),
+        ("300", "300", "766", "43", "766", "121")]
+
+
+def test_an_arrow_between_actors_slants_from_the_send_to_a_later_delivery():
+    records = [{"seq": 0, "t": 0, "kind": "spawn", "actor": "a" * 36, "name": "a", "parent": None},
+               {"seq": 1, "t": 0, "kind": "spawn", "actor": "b" * 36, "name": "b", "parent": None},
+               {"seq": 2, "t": 100, "kind": "send", "actor": "a" * 36, "msg": 1, "to": "b" * 36, "size": 1},
+               {"seq": 3, "t": 300, "kind": "deliver", "actor": "b" * 36, "msg": 1}]
+    links = lanes_of(report.render_html(records, title="t")).split('<g class="links">')[1]
+    assert re.findall(r'x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"', links) == [
+        ("349.3", "43", "1016", "69")]  # 16 + 100 / 300 * 1000 px, lane a -> 16 + 1000 px, lane b
+
+
+def test_the_records_one_lane_has_in_one_millisecond_are_a_step_apart_in_order(run):
+    svg = lanes_of(report.render_html(run, title="t"))
+    assert [(glyph, dx) for glyph, t, dx, _ in marks_of(svg, "a") if t == 100] == [
+        ("msg", 0), ("log", 12), ("failed", 24), ("restart", 36)]  # deliver, log, exit, restart; start at 48
+
+
+def test_a_send_from_outside_records_its_delay_only_when_it_has_one():
+    rt = Runtime(seed=1)
+    counter = rt.spawn(manifest("counter"))
+    rt.send(counter, "inc")
+    rt.send(counter, "inc", delay_ms=500)
+    rt.request(counter, "get", delay_ms=700)
+    rt.run_until_idle()
+    assert [(r.time_ms, r.fields.get("delay_ms")) for r in rt.trace.of_kind("send", "request")] == [
+        (0, None), (0, 500), (0, 700)]
+
+
+def test_the_zoom_control_goes_up_to_50_px_per_millisecond(run):
+    page = report.render_html(run, title="t")
+    assert 'data-scale="2.5" data-end="400"' in page and 'data-max-zoom="20.0"' in page
+    assert '<input type="range" id="zoom" min="0" max="1000" value="0">' in page
+
+
+def test_a_run_of_one_instant_cannot_be_zoomed():
+    page = report.render_html([{"seq": 0, "t": 0, "kind": "spawn", "actor": "a" * 36, "name": "a"}], title="t")
+    assert 'data-max-zoom="1.0"' in page and 'id="zoom" min="0" max="1000" value="0" disabled>' in page
+
+
+@pytest.mark.parametrize("px_per_ms, step", [(2.5, 50), (10, 10), (0.5, 200), (0.05, 2000), (0.02, 5000), (100, 1)])
+def test_ticks_are_1_2_or_5_times_a_power_of_ten_ms_at_least_80_px_apart(px_per_ms, step):
+    assert tick_step(px_per_ms) == step
+
+
+def test_ticks_whole_seconds_apart_are_labelled_in_seconds():
+    assert [tick_label(t, 2000) for t in (0, 2000, 4000)] == ["0 s", "2 s", "4 s"]
+    assert [tick_label(t, 500) for t in (0, 500, 1000)] == ["0 ms", "500 ms", "1000 ms"]
+
+
+def test_a_tooltip_shows_a_state_beside_its_digest(run):
+    page = html.unescape(report.render_html(run, title="t"))
+    assert '100 ms  exit  a\nfailed: trap' in page
+    assert '\nstate: 0ed34a20327df7ef {"fail_at":0,"mode":"trap","seen":0}\nstatus: failed\nseq 29' in page
+
+
+def test_a_band_says_which_state_its_incarnation_started_from(run):
+    page = html.unescape(report.render_html(run, title="t"))
+    assert ('late incarnation 1: from 400 ms to the end; its state at start 618de7d9f46f3f69 {"count":0}'
+            in page)
+
+
+def test_a_state_the_trace_holds_only_as_a_digest_says_so():
+    records = [{"seq": 0, "t": 0, "kind": "spawn", "actor": "a" * 36, "name": "a", "init_state": "0123456789abcdef"}]
+    assert "init_state: 0123456789abcdef (bytes not in the trace)" in report.render_html(records, title="t")
+
+
+def chromium_dom(tmp_path, url: str) -> str:
+    """The page's DOM after its script ran, in headless Chromium."""
     started = time.monotonic()
     result = subprocess.run(
         [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
         capture_output=True, text=True, timeout=120)
-    elapsed = time.monotonic() - started
-    dom = result.stdout
     assert result.returncode == 0, result.stderr[-2000:]
-    assert re.search(r'<body[^>]* data-rendered="1"', dom), "the page's script did not run"
+    assert time.monotonic() - started < 60
+    assert re.search(r'<body[^>]* data-rendered="1"', result.stdout), "the page's script did not run"
+    return result.stdout
+
+
+NEEDS_CHROMIUM = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                    "(apt-get install -y chromium)")
+
+
+@NEEDS_CHROMIUM
+def test_the_page_shows_every_actor_in_headless_chromium(run, tmp_path):
+    page = tmp_path / "run.html"
+    page.write_text(report.render_html(run, title="small run"), encoding="utf-8")
+    dom = chromium_dom(tmp_path, page.as_uri())
     total = len(run.actors)
     assert f'data-actors-total="{total}" data-actors-shown="{total}"' in dom
     assert f"{total} of {total} actors shown in the tree and the lanes." in dom
-    assert elapsed < 60
+
+
+@NEEDS_CHROMIUM
+def test_zoomed_in_chromium_the_ticks_stay_even_and_a_send_stays_at_its_time(run, tmp_path):
+    page = tmp_path / "run.html"
+    page.write_text(report.render_html(run, title="small run"), encoding="utf-8")
+    svg = lanes_of(chromium_dom(tmp_path, page.as_uri() + "#zoom=4"))  # 10 px per ms
+    assert 'data-zoom="4"' in svg
+    assert ticks_of(svg) == [(16 + 100 * i, f"{10 * i} ms") for i in range(41)]
+    assert [x for _, t, _, x in marks_of(svg, "outside")] == [1016, 2016, 3016]  # 100, 200, 300 ms

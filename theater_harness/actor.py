@@ -30,7 +30,7 @@ class Actor:
         "stop_requested", "shutdown_data", "dispatch_pending", "fuel", "memory", "spawn_order",
         "init_state", "accepts_messages", "suspended", "wait", "spec", "child_spec", "restart_times",
         "consecutive_restarts", "last_restart_ms", "journal", "probe", "spawn_failed", "deleted_specs",
-        "end_posted", "end_settled",
+        "end_posted", "end_settled", "by_parent",
     )
 
     def __init__(self, actor_id: str, name: str, manifest: "Manifest", component: "ActorComponent",
@@ -64,6 +64,7 @@ class Actor:
         # still in the supervisor's mailbox). An end is pending while posted > settled.
         self.end_posted = 0
         self.end_settled = 0
+        self.by_parent = False  # spawned by its parent's own supervisor.spawn, not declared from outside
         self.consecutive_restarts = 0  # for backoff
         self.last_restart_ms = 0
         self.journal = None  # its history of calls, kept when its recovery mode is replay

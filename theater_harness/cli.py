@@ -4,6 +4,8 @@
     theater-harness replay TRACE       rerun a saved run (its scenario, seed and faults); same trace?
     theater-harness show TRACE         a saved run as a tree and a timeline (--html FILE: a web page)
     theater-harness verify-chain FILE  check a Theater chain JSON file
+    theater-harness cache info         the compiled-component cache: where, its entries, its cap
+    theater-harness cache prune        evict down to the cap (--max-bytes N: to N; --all: everything)
 
 Exit status: 0 when everything went as expected; 1 when an invariant or an expectation
 did not hold (an actor failed unexpectedly, ...), a replay differs, or a chain does not
@@ -15,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
+import time
 from pathlib import Path
 
 from . import report
@@ -224,6 +229,76 @@ def cmd_verify_chain(args: argparse.Namespace) -> int:
     return FAILED
 
 
+def _cap_text() -> str:
+    from .wasm import _cache
+
+    cap, setting = _cache.cap(), os.environ.get(_cache.CAP_VARIABLE, "").strip()
+    where = f"{_cache.CAP_VARIABLE}={setting}" if setting else f"the default; {_cache.CAP_VARIABLE} sets it"
+    return f"{'no cap' if cap is None else 'cap ' + _cache.format_bytes(cap)} ({where})"
+
+
+def _cache_error(exc: OSError, directory: Path, doing: str) -> HarnessError:
+    from .wasm import _cache
+
+    return _cache.CacheError(f"{exc.filename or directory}: cannot {doing} the compiled-component cache: "
+                             f"{exc.strerror or exc}")
+
+
+def cmd_cache_info(args: argparse.Namespace) -> int:
+    from .wasm import _cache, _engine
+
+    directory = _cache.cache_dir()
+    cap = _cap_text()
+    try:
+        entries = _cache.entries(directory)
+    except OSError as exc:
+        raise _cache_error(exc, directory, "read") from None
+    print(f"compiled-component cache: {directory}" + ("" if directory.exists() else " (not created yet)"))
+    total = sum(e.size for e in entries)
+    print(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}, {_cache.format_bytes(total)}; {cap}")
+    if not entries:
+        return OK
+    current = _engine.fingerprint()
+    rows = [("last use (UTC)", "size", "wasm sha256", "engine")]
+    for entry in entries:  # most recently used first
+        digest, _, engine = entry.key.partition("-")
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry.last_use_ns // 1_000_000_000))
+        rows.append((when, _cache.format_bytes(entry.size), digest[:16],
+                     "current" if engine == current else "other (another wasmtime version or engine configuration)"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
+    return OK
+
+
+def cmd_cache_prune(args: argparse.Namespace) -> int:
+    from .wasm import _cache
+
+    directory = _cache.cache_dir()
+    limit = 0 if args.all else args.max_bytes if args.max_bytes is not None else _cache.cap()
+    if not directory.is_dir():
+        print(f"nothing to prune: {directory} does not exist")
+        return OK
+    try:
+        removed = _cache.prune(directory, limit)
+        left = _cache.entries(directory)
+    except OSError as exc:
+        raise _cache_error(exc, directory, "prune") from None
+    freed = sum(e.size for e in removed)
+    print(f"removed {len(removed)} {'entry' if len(removed) == 1 else 'entries'} ({_cache.format_bytes(freed)}) "
+          f"from {directory}; {len(left)} left, {_cache.format_bytes(sum(e.size for e in left))}; {_cap_text()}")
+    return OK
+
+
+def _size(text: str) -> int:
+    from .wasm import _cache
+
+    try:
+        return _cache.parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="theater-harness", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,16 +326,41 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify-chain", help="check every hash of a Theater chain JSON file")
     verify.add_argument("file")
     verify.set_defaults(func=cmd_verify_chain)
+    cache = sub.add_parser("cache", help="the compiled-component cache: info, prune")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
+    info = cache_sub.add_parser("info", help="where the cache is, its entries (size, last use) and its cap")
+    info.set_defaults(func=cmd_cache_info)
+    prune = cache_sub.add_parser("prune", help="evict least recently used entries down to the cap")
+    limit = prune.add_mutually_exclusive_group()
+    limit.add_argument("--max-bytes", type=_size, default=None, metavar="N",
+                       help="down to N bytes instead of the cap (512M, 2G)")
+    limit.add_argument("--all", action="store_true", help="remove every entry")
+    prune.set_defaults(func=cmd_cache_prune)
     return parser
+
+
+class _Notices(logging.Handler):
+    """The harness's notices and warnings (a slow compile, a cache that cannot be
+    written), one line each on the stderr of the moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # pragma: no cover - logging's own convention
+            self.handleError(record)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logger, notices = logging.getLogger("theater_harness"), _Notices(logging.INFO)
+    logger.addHandler(notices)
     try:
         return args.func(args)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return BAD_INPUT
+    finally:
+        logger.removeHandler(notices)
 
 
 if __name__ == "__main__":  # pragma: no cover

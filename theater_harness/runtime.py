@@ -7,6 +7,7 @@ every call, host call and lifecycle event in the actors' chains and in the run's
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import itertools
 import json
@@ -49,7 +50,7 @@ class Runtime:
 
     def __init__(
         self,
-        seed: int = 0,
+        seed: int | None = None,
         *,
         fuel: int = DEFAULT_FUEL,
         memory: int | None = DEFAULT_MEMORY,
@@ -65,6 +66,8 @@ class Runtime:
             _check_int(label, value, low)
         if memory is not None:
             _check_int("memory", memory, 65536)
+        if seed is None:
+            seed = default_seed()
         self.seed = seed
         self.rng = rng.reseed(seed) if rng is not None else RunRandom(seed)
         self._ids = self.rng.stream("actor-ids")
@@ -154,8 +157,10 @@ class Runtime:
 
     def _spawn(self, manifest: Manifest, init_bytes: bytes | None, *, name: str | None,
                parent: Actor | None, fuel: int | None = None, memory: int | None = None,
-               state_override: bool = False, start: bool = True) -> Actor:
-        """Create the actor (and, unless ``start`` is False, its first incarnation)."""
+               state_override: bool = False, start: bool = True, by_parent: bool = False) -> Actor:
+        """Create the actor (and, unless ``start`` is False, its first incarnation).
+        ``by_parent``: the parent spawned it itself (its ``supervisor.spawn``), as opposed to
+        a test or tree declaring it under the parent."""
         component = self._component(manifest)
         missing = [h for h in component.required_handlers if h not in manifest.handler_types]
         if missing:
@@ -174,6 +179,7 @@ class Runtime:
                       memory=memory if memory is not None else self.memory,
                       spawn_order=next(self._spawn_seq), init_state=state)
         actor.spec = spec
+        actor.by_parent = by_parent
         if parent is not None and parent.spec is not None:  # otherwise the default ChildSpec
             actor.child_spec = parent.spec.child_spec(actor.name, manifest.name)
         if actor.child_spec.recovery == "replay":
@@ -188,6 +194,8 @@ class Runtime:
         }
         if actor.child_spec.significant:
             spawn_fields["significant"] = True
+        if by_parent:
+            spawn_fields["by_parent"] = True
         if spec is not None:
             spawn_fields["supervision"] = {"strategy": spec.strategy, "intensity": spec.intensity,
                                            "period_ms": spec.period_ms, "resolution_ms": spec.resolution_ms,
@@ -673,6 +681,15 @@ class Runtime:
             raise RequestFailed(pending.error)
         return pending.reply
 
+    def open_channel(self, to: str, initial: bytes | str = b"", *, delay_ms: int = 0) -> Any:
+        """Open a channel from outside to an actor (its ``handle-channel-open`` accepts or
+        rejects it); returns the test's end (``probe.ChannelEnd``), whose handshake ends as
+        the run goes (``.accepted``): ``send``, ``close``, ``expect_msg``, ``expect_no_msg``."""
+        from .probe import open_outside_channel
+
+        _check_int("delay_ms", delay_ms, 0)
+        return open_outside_channel(self, self._resolve(to), _payload(initial), delay_ms)
+
     def stop(self, ref: str) -> None:
         """Stop an actor from outside (its parent is told with handle-child-external-stop)."""
         actor = self._resolve(ref)
@@ -685,6 +702,19 @@ INIT_NAME = "theater:simple/actor.init"
 
 # Called with every new Runtime. The pytest plugin uses it to find the runs of a test.
 CREATED_HOOKS: list[Callable[["Runtime"], None]] = []
+
+# Where a Runtime made without a seed takes one. The pytest plugin sets it for each test,
+# so that such runtimes derive their seeds from the test's (and --theater-seed replays them).
+SEED_SOURCE: contextvars.ContextVar[Callable[[], int] | None] = contextvars.ContextVar(
+    "theater_harness_seed_source", default=None)
+
+
+def default_seed() -> int:
+    """The seed of a runtime made without one: the current test's (see ``SEED_SOURCE``),
+    else 0."""
+    source = SEED_SOURCE.get()
+    return 0 if source is None else source()
+
 
 _MANIFESTS: dict[tuple[int, int, int, int], Manifest] = {}
 

@@ -7,17 +7,24 @@ the sequences of steps for one that breaks a supervision guarantee and shrinks i
     from theater_harness.stateful import SupervisionMachine
 
     TestTree = SupervisionMachine.for_tree(my_tree, policies={"sup": {...}}).TestCase
+
+Its faults hit the tree's nodes as ``fault_schedules``' do (``strategies.fault_targets``:
+leaves far more often than the root, and shrinking towards leaves); its messages are
+``payloads`` (default: JSON objects, ``strategies.JSON_PAYLOADS``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from .errors import HarnessError
 from .faults import fault
-from .strategies import COUNTER, CRASHER, HEALABLE_KINDS, WORKER_KINDS
+from .strategies import (ACTOR_KINDS, COUNTER, CRASHER, HEALABLE_KINDS, JSON_PAYLOADS, WORKER_KINDS, Targets,
+                         _usable_kinds, _weighted, check_payloads, fault_targets)
 from .trees import NodeSpec, Policy, TreeSpec
 
 DEFAULT_TREE = TreeSpec(NodeSpec("root", policy=Policy("one_for_all", intensity=3), children=(
@@ -54,17 +61,37 @@ class SupervisionMachine(RuleBasedStateMachine):
     tree: TreeSpec = DEFAULT_TREE
     policies: dict[str, dict] | None = None  # for guest supervisors that declare none
     kinds: Sequence[str] = HEALABLE_KINDS
-    payloads: Sequence[str] = ("inc", "add:3", "hello")
+    payloads: Sequence[str | bytes] = JSON_PAYLOADS  # what its send rule sends to workers
+    targets: Targets = None  # the nodes its faults may hit (fault_targets): names or a predicate
+    weights: Mapping[str, int] | None = None  # kind -> weight, as fault_schedules'
     runtime_options: dict[str, Any] = {}
 
     @classmethod
     def for_tree(cls, tree: TreeSpec, *, policies: dict[str, dict] | None = None,
-                 kinds: Sequence[str] | None = None, **runtime_options: Any) -> type["SupervisionMachine"]:
-        """A machine class for ``tree`` (use its ``.TestCase`` in a test module)."""
-        attrs = {"tree": tree, "policies": policies, "runtime_options": runtime_options}
+                 kinds: Sequence[str] | None = None, payloads: Sequence[str | bytes] | None = None,
+                 targets: Targets = None, weights: Mapping[str, int] | None = None,
+                 **runtime_options: Any) -> type[SupervisionMachine]:
+        """A machine class for ``tree`` (use its ``.TestCase`` in a test module). ``payloads``
+        are the messages its send rule picks from (default ``JSON_PAYLOADS``); ``targets``
+        and ``weights`` as in ``fault_schedules``. Checked here: a bad one fails at once."""
+        attrs: dict[str, Any] = {"tree": tree, "policies": policies, "runtime_options": runtime_options,
+                                 "targets": targets, "weights": weights}
         if kinds is not None:
             attrs["kinds"] = tuple(kinds)
-        return type(f"SupervisionMachine_{tree.root.name}", (cls,), attrs)
+        if payloads is not None:
+            attrs["payloads"] = payloads
+        machine = type(f"SupervisionMachine_{tree.root.name}", (cls,), attrs)
+        machine._draws()
+        return machine
+
+    @classmethod
+    def _draws(cls) -> _Draws:
+        """The strategies of this machine class's rules, built (and checked) once per class."""
+        draws = cls.__dict__.get("_built_draws")
+        if draws is None:
+            draws = _Draws.of(cls)
+            cls._built_draws = draws
+        return draws
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,17 +101,14 @@ class SupervisionMachine(RuleBasedStateMachine):
 
     @initialize(seed=st.integers(0, 2**32 - 1))
     def start(self, seed: int) -> None:
-        from .runtime import Runtime
+        from .runtime import Runtime, default_seed
 
-        self.runtime = Runtime(seed, rng=machine_rng(), **self.runtime_options)
+        # Hypothesis draws (and shrinks towards 0) one part of the seed; the other is the
+        # runtime's default, which the pytest plugin derives from the test's seed (0 outside
+        # pytest): a failing run replays from Hypothesis's database under the same --theater-seed.
+        self.runtime = Runtime(default_seed() ^ seed, rng=machine_rng(), **self.runtime_options)
         self.ids = self.tree.spawn(self.runtime)
-        self.steps.append(f"seed {seed}")
-
-    def _names(self) -> list[str]:
-        return self.tree.names
-
-    def _workers(self) -> list[str]:
-        return [n.name for n, _ in self.tree.nodes() if not n.is_supervisor]
+        self.steps.append(f"seed {self.runtime.seed}")
 
     def _running(self) -> bool:
         return self.runtime is not None and self.runtime.ended is None
@@ -92,9 +116,9 @@ class SupervisionMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._running())
     @rule(data=st.data())
     def inject(self, data: st.DataObject) -> None:
-        kind = data.draw(st.sampled_from(list(self.kinds)), label="kind")
-        workers_only = kind in WORKER_KINDS
-        target = data.draw(st.sampled_from(self._workers() if workers_only else self._names()), label="target")
+        draws = self._draws()
+        kind = data.draw(draws.kind, label="kind")
+        target = data.draw(draws.workers if kind in WORKER_KINDS else draws.targets, label="target")
         extra: dict = {}
         if kind == "hang":
             extra["duration_ms"] = data.draw(st.integers(0, 500), label="duration_ms")
@@ -109,8 +133,9 @@ class SupervisionMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._running())
     @rule(data=st.data())
     def send(self, data: st.DataObject) -> None:
-        target = data.draw(st.sampled_from(self._workers()), label="to")
-        payload = data.draw(st.sampled_from(list(self.payloads)), label="payload")
+        draws = self._draws()
+        target = data.draw(draws.to, label="to")
+        payload = data.draw(draws.payload, label="payload")
         actor = self.runtime._actors[self.ids[target]]
         if actor.accepts_messages:
             self.runtime.send(self.ids[target], payload)
@@ -136,3 +161,36 @@ class SupervisionMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.runtime = None
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """A machine class's rule strategies: kinds by weight, targets as ``fault_schedules``
+    draws them (the simplest first), workers to send to, payloads."""
+
+    kind: st.SearchStrategy[str]
+    targets: st.SearchStrategy[str]
+    workers: st.SearchStrategy[str]
+    to: st.SearchStrategy[str]
+    payload: st.SearchStrategy[str | bytes]
+
+    @classmethod
+    def of(cls, machine: type[SupervisionMachine]) -> _Draws:
+        where = f"{machine.__name__}"
+        link_kinds = [k for k in machine.kinds if k not in ACTOR_KINDS]
+        if link_kinds:
+            raise HarnessError(f"{where}: kinds: {link_kinds[0]!r} is not an actor fault; the machine injects "
+                               f"actor faults only ({', '.join(ACTOR_KINDS)})")
+        chosen = fault_targets(machine.tree, machine.targets)
+        names = [node.name for node, _ in chosen]
+        workers = [node.name for node, _ in chosen if not node.is_supervisor]
+        kinds = _usable_kinds(machine.kinds, machine.weights, names, workers)
+        weights = machine.weights or {}
+        every_worker = [node.name for node, _ in machine.tree.nodes() if not node.is_supervisor]
+        return cls(
+            kind=_weighted([weights.get(k, 1) for k in kinds]).map(kinds.__getitem__),
+            targets=_weighted([w for _, w in chosen]).map(names.__getitem__),
+            workers=st.sampled_from(workers) if workers else st.nothing(),
+            to=st.sampled_from(every_worker),
+            payload=st.sampled_from(check_payloads(machine.payloads, where)),
+        )

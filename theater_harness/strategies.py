@@ -3,8 +3,9 @@
 Built so that shrinking heads for the simplest counterexample: fewer and smaller
 subtrees, one_for_one before the others, permanent children before transient and
 temporary ones, init recovery first, no auto_shutdown and no significant children; fewer faults, earlier times, simpler kinds
-(``KIND_ORDER``), shallower targets. Fault kinds are chosen by swarm testing: each
-example first picks which kinds it may use, so that rare combinations get their turn.
+(``KIND_ORDER``), smaller targets (leaves first, the root last: ``fault_targets``). Fault
+kinds are chosen by swarm testing: each example first picks which kinds it may use, so
+that rare combinations get their turn.
 
     from hypothesis import given
     from theater_harness.strategies import trees_with_schedules
@@ -17,12 +18,14 @@ example first picks which kinds it may use, so that rare combinations get their 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Iterable, Mapping, Sequence, Union
 
 from hypothesis import strategies as st
 
+from .errors import HarnessError
 from .faults import Fault, FaultSchedule, fault
 from .trees import EXAMPLES, NodeSpec, Policy, TreeSpec
 
@@ -37,7 +40,8 @@ AUTO_SHUTDOWN = ("never", "any_significant", "all_significant")
 # From the simplest to the most involved: shrinking moves toward the front.
 KIND_ORDER = ("stop", "kill", "trap", "err", "init-trap", "init-err", "hang", "slow", "host-error",
               "memory", "corrupt-state", "drop", "delay", "duplicate", "reorder", "partition")
-ACTOR_KINDS = tuple(k for k in KIND_ORDER if k not in ("drop", "delay", "duplicate", "reorder", "partition"))
+LINK_KINDS = ("drop", "delay", "duplicate", "reorder")  # on a link from outside to a worker
+ACTOR_KINDS = tuple(k for k in KIND_ORDER if k not in LINK_KINDS + ("partition",))
 # The faults correct supervision heals: every actor fault but corrupt-state, which breaks
 # the state-recovery promise by design (it is there to check that the state_recovery
 # invariant, or the actor's own validation of its state, catches it). The default of the
@@ -45,6 +49,11 @@ ACTOR_KINDS = tuple(k for k in KIND_ORDER if k not in ("drop", "delay", "duplica
 HEALABLE_KINDS = tuple(k for k in ACTOR_KINDS if k != "corrupt-state")
 # Kinds that need an actor running wasm (not a generated supervisor): they target workers.
 WORKER_KINDS = ("slow", "hang", "host-error", "memory")
+# Messages from outside that a JSON actor parses: JSON objects. The example actors take any
+# payload (the counter counts each as 1, the crasher fails only on "trap" and "err").
+JSON_PAYLOADS = ('{}', '{"n":1}', '{"text":"hello"}')
+# Which nodes faults may hit: node names, or a predicate over a NodeSpec (None: every node).
+Targets = Union[Iterable[str], Callable[[NodeSpec], bool], None]
 
 
 @st.composite
@@ -89,59 +98,179 @@ def supervision_trees(
 
 @st.composite
 def workloads(draw: st.DrawFn, tree: TreeSpec, *, horizon_ms: int = 10_000, max_messages: int = 12,
-              payloads: Sequence[str] = ("inc", "add:2", "hello")) -> TreeSpec:
-    """The tree with messages from outside to its workers at virtual times."""
+              payloads: Sequence[str | bytes] = JSON_PAYLOADS) -> TreeSpec:
+    """The tree with messages from outside to its workers at virtual times, each one of
+    ``payloads`` (default ``JSON_PAYLOADS``: JSON objects)."""
+    payloads = check_payloads(payloads, "workloads")
     workers = [n.name for n, _ in tree.nodes() if not n.is_supervisor]
     count = draw(st.integers(0, max_messages))
     messages = sorted((draw(st.integers(0, horizon_ms)), draw(st.sampled_from(workers)),
-                       draw(st.sampled_from(list(payloads)))) for _ in range(count))
+                       draw(st.sampled_from(payloads))) for _ in range(count))
     return TreeSpec(tree.root, tuple(messages))
 
 
+def check_payloads(payloads: Sequence[str | bytes], where: str) -> list[str | bytes]:
+    """``payloads`` as a list, or an error that says what a payload is."""
+    if isinstance(payloads, (str, bytes)) or not payloads or not all(isinstance(p, (str, bytes)) for p in payloads):
+        raise HarnessError(f"{where}: payloads must be a non-empty list of messages (str or bytes), e.g. "
+                           f"{list(JSON_PAYLOADS)!r}; got {payloads!r}")
+    return list(payloads)
+
+
+def fault_targets(tree: TreeSpec, targets: Targets = None) -> list[tuple[NodeSpec, int]]:
+    """The nodes of ``tree`` that faults may hit, each with its weight, simplest first.
+
+    ``targets`` picks them: None (every node), node names, or a predicate over a NodeSpec
+    (``lambda node: not node.is_supervisor``: the workers). Simplest first: leaves first,
+    then supervisors by the size of their subtree, the root last (ties in spawn order), so
+    that a failing schedule shrinks to the fault with the smallest blast radius. A node's
+    weight is inverse to its subtree's size (N*N/size in a tree of N nodes: a leaf N*N),
+    so that every node's faults disturb as many actors in all; but the root weighs 1, the
+    least: its failure ends the run (nothing restarts it, and every later fault misses)."""
+    nodes = tree.nodes()
+    if targets is None:
+        chosen = [node for node, _ in nodes]
+    elif callable(targets):
+        chosen = [node for node, _ in nodes if targets(node)]
+    else:
+        if isinstance(targets, (str, bytes)):
+            raise HarnessError(f"targets: expected node names or a predicate over NodeSpec, got the string "
+                               f"{targets!r}; write targets=[{targets!r}]")
+        wanted = list(targets)
+        unknown = [name for name in wanted if name not in tree.names]
+        if unknown:
+            raise HarnessError(f"targets: {unknown[0]!r} is not a node of the tree; its nodes: {', '.join(tree.names)}")
+        chosen = [node for node, _ in nodes if node.name in wanted]
+    if not chosen:
+        raise HarnessError(f"targets: selects none of the tree's nodes ({', '.join(tree.names)})")
+    size = {id(node): sum(1 for _ in node.walk()) for node, _ in nodes}
+    order = {id(node): i for i, (node, _) in enumerate(nodes)}
+    chosen.sort(key=lambda node: (size[id(node)], order[id(node)]))
+    n = len(nodes)
+    return [(node, 1 if node is tree.root else max(1, round(n * n / size[id(node)]))) for node in chosen]
+
+
 def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str] = HEALABLE_KINDS,
-                    horizon_ms: int = 10_000) -> st.SearchStrategy[FaultSchedule]:
-    """Up to ``max_faults`` faults on ``tree``'s actors. Swarm testing: each example enables
-    a random subset of ``kinds`` (one integer, a bit per kind, that shrinks towards the
-    simplest kinds alone), so that some schedules pile up one kind of fault. The faults
-    are a Hypothesis list, one element per fault, so that shrinking can drop any one of
-    them (not only the last), whatever the kinds of the others."""
-    ordered = [k for k in KIND_ORDER if k in kinds]
-    by_depth = [n.name for n, depth in sorted(tree.nodes(), key=lambda nd: nd[1])]
-    workers = [n.name for n, _ in tree.nodes() if not n.is_supervisor]
+                    horizon_ms: int = 10_000, targets: Targets = None,
+                    weights: Mapping[str, int] | None = None) -> st.SearchStrategy[FaultSchedule]:
+    """Up to ``max_faults`` faults on ``tree``'s actors, of ``kinds``, on ``targets``
+    (``fault_targets``: by default every node, the root the most rarely; links
+    from outside to the target workers; partitions between groups of targets).
+
+    Swarm testing: each example enables some of the kinds (one drawn by weight, each other
+    one with a coin), then draws each fault's kind among those by weight. ``weights``
+    (``{"trap": 3, "kill": 1}``; a kind left out weighs 1) make a kind's share of all the
+    faults drawn about its weight over the total. Shrinking heads for fewer faults (the
+    faults are a Hypothesis list, one element per fault, so any one can go; the empty
+    schedule is where it ends when no fault is needed, and is rarely drawn), the simplest
+    kinds alone (``KIND_ORDER``), earlier times and smaller targets."""
+    chosen = fault_targets(tree, targets)
+    names = [node.name for node, _ in chosen]
+    workers = [node.name for node, _ in chosen if not node.is_supervisor]
+    ordered = _usable_kinds(kinds, weights, names, workers)
+    kind_weights = [(weights or {}).get(kind, 1) for kind in ordered]
+    total = sum(kind_weights)
     # Every strategy is built once, here: building (and validating) strategies inside each
     # draw cost more than the draws themselves.
     enabled: list[str] = []  # the kinds the example being drawn may use (set before its faults)
+    by_weight: list[_RoundRobin] = []  # ... and how a value picks one of them
 
     @st.composite
     def one_fault(draw: st.DrawFn) -> Fault:
-        # an index into the enabled kinds: it shrinks towards the simplest one enabled
-        return _one_fault(draw, enabled[draw(parts.kind) % len(enabled)], by_depth, parts)
+        # scaled onto the enabled kinds: it shrinks towards the simplest one enabled
+        pick = draw(parts.kind) * by_weight[0].total // total
+        return _one_fault(draw, enabled[by_weight[0](pick)], names, parts)
 
     parts = _FaultParts(
-        mask=st.integers(1, (1 << len(ordered)) - 1), kind=st.integers(0, len(ordered) - 1),
-        faults=st.lists(one_fault(), max_size=max_faults),
-        at_ms=st.integers(0, horizon_ms), targets=st.sampled_from(by_depth), workers=st.sampled_from(workers),
-        side=st.lists(st.sampled_from(by_depth), min_size=1, max_size=max(1, len(by_depth) - 1), unique=True),
+        empty=st.integers(0, 4), lead=_weighted(kind_weights), others=st.integers(0, (1 << len(ordered)) - 1),
+        kind=st.integers(0, total - 1), faults=st.lists(one_fault(), min_size=1, max_size=max(1, max_faults)),
+        at_ms=st.integers(0, horizon_ms), targets=_weighted([w for _, w in chosen]).map(names.__getitem__),
+        workers=st.sampled_from(workers) if workers else st.nothing(),
+        side=st.lists(st.sampled_from(names), min_size=1, max_size=max(1, len(names) - 1), unique=True),
         duration=st.integers(1, horizon_ms), delay=st.integers(1, 2000), on_message=st.integers(1, 5),
         on_call=st.integers(1, 6), on_init=st.integers(2, 6), hang=st.integers(0, 1000), coin=st.booleans(),
     )
 
     @st.composite
     def schedules(draw: st.DrawFn) -> FaultSchedule:
-        mask = draw(parts.mask)
-        enabled[:] = [k for i, k in enumerate(ordered) if mask >> i & 1]
+        # Empty only when two draws are 0 (a single draw's 0, which Hypothesis favours, came
+        # up in 1 example in 5); shrinking, which tries 0 first, still gets there.
+        if max_faults == 0 or draw(parts.empty) + draw(parts.empty) == 0:
+            return FaultSchedule()
+        # The lead kind by weight, each other one by a coin: a set of kinds comes with a chance
+        # in proportion to its total weight, so that a kind's overall share is its weight's.
+        mask = draw(parts.others) | 1 << draw(parts.lead)
+        enabled[:] = [kind for i, kind in enumerate(ordered) if mask >> i & 1]
+        by_weight[:] = [_RoundRobin([w for i, w in enumerate(kind_weights) if mask >> i & 1])]
         return FaultSchedule(sorted(draw(parts.faults), key=_fault_time))
 
     return schedules()
 
 
+def _weighted(weights: Sequence[int]) -> st.SearchStrategy[int]:
+    """An index into ``weights``, drawn in proportion to them; it shrinks towards 0, through
+    the indices in order (``_RoundRobin``)."""
+    pick = _RoundRobin(weights)
+    return st.integers(0, pick.total - 1).map(pick)
+
+
+class _RoundRobin:
+    """Indices into ``weights`` (integers >= 1), each as many times as its weight, in
+    rounds: round k lists, in order, every index whose weight is more than k. Value v of
+    ``range(total)`` is the vth of them. So index i is drawn in proportion to its weight,
+    and its smallest value is i: shrinking a value goes through the indices in order, as
+    over a ``sampled_from``, and lowering one value while raising another (one of
+    Hypothesis's shrink passes) reaches the next index, not more copies of the same."""
+
+    def __init__(self, weights: Sequence[int]):
+        self.blocks: list[tuple[int, list[int]]] = []  # (first value, indices of each of its rounds)
+        self.total = low = 0
+        for level in sorted(set(weights)):  # rounds low..level-1 list the same indices
+            members = [i for i, w in enumerate(weights) if w > low]
+            self.blocks.append((self.total, members))
+            self.total += (level - low) * len(members)
+            low = level
+        self.starts = [start for start, _ in self.blocks]
+
+    def __call__(self, value: int) -> int:
+        start, members = self.blocks[bisect.bisect_right(self.starts, value) - 1]
+        return members[(value - start) % len(members)]
+
+
+def _usable_kinds(kinds: Sequence[str], weights: Mapping[str, int] | None, names: list[str],
+                  workers: list[str]) -> list[str]:
+    """``kinds`` in ``KIND_ORDER``, validated with their ``weights``, less those the targets
+    cannot take: worker kinds and link faults with no worker among them, partitions with
+    fewer than two."""
+    if isinstance(kinds, str):
+        raise HarnessError(f"kinds: expected a list of fault kinds, got the string {kinds!r}; write kinds=[{kinds!r}]")
+    for kind in kinds:
+        if kind not in KIND_ORDER:
+            raise HarnessError(f"kinds: {kind!r} is not a kind fault_schedules draws; "
+                               f"its kinds: {', '.join(KIND_ORDER)}")
+    for kind, weight in (weights or {}).items():
+        if kind not in kinds:
+            raise HarnessError(f"weights: {kind!r} is not among kinds ({', '.join(kinds)}); add it to kinds or drop it")
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
+            raise HarnessError(f"weights: the weight of {kind!r} must be an integer >= 1, not {weight!r} "
+                               f"(to never draw a kind, leave it out of kinds)")
+    usable = [kind for kind in KIND_ORDER if kind in kinds
+              and (workers or kind not in WORKER_KINDS + LINK_KINDS) and (len(names) > 1 or kind != "partition")]
+    if not usable:
+        raise HarnessError(f"kinds: none of {', '.join(kinds)} can hit the targets ({', '.join(names)}): "
+                           f"{', '.join(WORKER_KINDS + LINK_KINDS)} need a worker among them, partition two targets")
+    return usable
+
+
 @dataclass(frozen=True)
 class _FaultParts:
-    mask: st.SearchStrategy[int]
+    empty: st.SearchStrategy[int]  # 0: the empty schedule
+    lead: st.SearchStrategy[int]  # the kind an example surely enables
+    others: st.SearchStrategy[int]  # a bit per kind: the others it enables
     kind: st.SearchStrategy[int]
     faults: st.SearchStrategy[list]
     at_ms: st.SearchStrategy[int]
-    targets: st.SearchStrategy[str]  # every node, the shallowest first
+    targets: st.SearchStrategy[str]  # by weight, the simplest first (fault_targets)
     workers: st.SearchStrategy[str]
     side: st.SearchStrategy[list]
     duration: st.SearchStrategy[int]
@@ -157,15 +286,13 @@ def _fault_time(f: Fault) -> int:
     return f.at_ms if f.at_ms is not None else 0
 
 
-def _one_fault(draw: st.DrawFn, kind: str, targets: list[str], parts: _FaultParts) -> Fault:
+def _one_fault(draw: st.DrawFn, kind: str, names: list[str], parts: _FaultParts) -> Fault:
     at_ms = draw(parts.at_ms)
     if kind == "partition":
         side = draw(parts.side)
-        rest = [t for t in targets if t not in side]
-        if not rest:
-            return fault("stop", targets[-1], at_ms=at_ms)
+        rest = [name for name in names if name not in side]
         return fault("partition", groups=[side, rest], at_ms=at_ms, duration_ms=draw(parts.duration))
-    if kind in ("drop", "delay", "duplicate", "reorder"):
+    if kind in LINK_KINDS:
         link = ("outside", draw(parts.workers))
         extra = {"delay_ms": draw(parts.delay)} if kind == "delay" else {}
         return fault(kind, link=link, on_message=draw(parts.on_message), **extra)
@@ -185,9 +312,12 @@ def _one_fault(draw: st.DrawFn, kind: str, targets: list[str], parts: _FaultPart
 
 
 def trees_with_schedules(*, max_faults: int = 3, kinds: Sequence[str] = HEALABLE_KINDS, horizon_ms: int = 10_000,
+                         targets: Targets = None, weights: Mapping[str, int] | None = None,
+                         payloads: Sequence[str | bytes] = JSON_PAYLOADS,
                          **tree_options) -> st.SearchStrategy[tuple[TreeSpec, FaultSchedule]]:
-    """A tree with a workload, and a fault schedule over it."""
+    """A tree with a workload, and a fault schedule over it (``targets``: a predicate over
+    NodeSpec, since the names are generated)."""
     return (supervision_trees(**tree_options)
-            .flatmap(lambda tree: workloads(tree, horizon_ms=horizon_ms))
+            .flatmap(lambda tree: workloads(tree, horizon_ms=horizon_ms, payloads=payloads))
             .flatmap(lambda tree: st.tuples(st.just(tree), fault_schedules(
-                tree, max_faults=max_faults, kinds=kinds, horizon_ms=horizon_ms))))
+                tree, max_faults=max_faults, kinds=kinds, horizon_ms=horizon_ms, targets=targets, weights=weights))))

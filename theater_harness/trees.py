@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "scenarios" / "actors"
-SUPERVISOR_COMPONENT = EXAMPLES / "echo.wasm"  # a supervisor needs no code: its policy is declared
+# The bundled example actors (in any install), and the component of every generated
+# supervisor: a supervisor needs no code, its policy is declared.
+from .examples import EXAMPLES, SUPERVISOR_COMPONENT, resolve  # noqa: F401  (EXAMPLES: re-exported)
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,12 @@ class TreeSpec:
         for at_ms, name, payload in self.workload:
             runtime.send(ids[name], payload, delay_ms=max(0, at_ms - runtime.now))
 
-    def run(self, *, seed: int = 0, faults: Any = None, until_ms: int | None = None, **options: Any) -> Any:
+    def run(self, *, seed: int | None = None, faults: Any = None, until_ms: int | None = None,
+            **options: Any) -> Any:
         """A fresh runtime with this tree, its workload and ``faults``, run to ``until_ms``
-        (default: a little past the last message). Returns the runtime."""
+        (default: a little past the last message). Returns the runtime. Without a ``seed``,
+        the runtime's default: derived from the current test's under the pytest plugin (so
+        ``--theater-seed`` replays it), else 0."""
         from .runtime import Runtime
 
         runtime = Runtime(seed, faults=faults, **options)
@@ -185,7 +189,10 @@ def node_from_dict(raw: Any, *, base_dir: Path | None = None, source: str = "<tr
                         tuple(table.get("permanent_errors", ())), auto_shutdown)
     manifest = raw.get("manifest")
     if manifest is not None:
-        manifest = str((base_dir / manifest) if base_dir is not None and not Path(manifest).is_absolute() else manifest)
+        try:
+            manifest = str(resolve(manifest, base_dir))
+        except ValueError as e:
+            raise error("manifest", str(e)) from None
     if policy is None and manifest is None:
         raise error(None, f"node {name!r} needs a manifest (a worker or a guest supervisor) or a supervision table")
     if policy is not None and manifest is not None:

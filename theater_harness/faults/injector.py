@@ -12,6 +12,14 @@ it is bound to the incarnations alive then, and is *missed* if there are none, o
 they all end before the fault could act: a ``missed`` record (its ``why`` in words from
 ``.missed``), never re-armed. The runtime tells the injector of every incarnation's end
 (``ended``), so the miss is recorded right after that exit.
+
+A target (or a link's end) that names more than one running actor is ambiguous
+(``targets.ambiguous``): the fault acts on none of them. Found when the schedule is
+injected, that raises ``AmbiguousTargetError`` there and adds none of its faults; found when
+the fault is armed or first matches a call, a message or a restart, it is a ``missed``
+record listing the candidates, and the error is raised out of the run (``rt.run``,
+``advance``, ``ask``, ...) as the next event of that instant: never from inside an actor's
+call, so the runtime stays consistent and can run on once the test has caught it.
 """
 
 from __future__ import annotations
@@ -51,6 +59,11 @@ class FaultInjector:
     # --- arming ----------------------------------------------------------------------
 
     def add(self, schedule: FaultSchedule) -> None:
+        for offset, fault in enumerate(schedule):  # checked first: an error adds none of them
+            for ref, _ in self._refs(fault, None, None):
+                candidates = targets.ambiguous(self.rt._actors, ref)
+                if candidates:
+                    raise targets.ambiguity(self.rt._actors, len(self.faults) + offset, fault, ref, candidates)
         for fault in schedule:
             index = len(self.faults)
             self.faults.append(fault)
@@ -88,6 +101,8 @@ class FaultInjector:
         alive = [actor for actor in named if actor.alive]
         if not alive:
             self._miss(index, named, not_running(fault.target, named))
+        elif len(alive) > 1 and fault.target not in self.rt._actors:
+            self._ambiguous(index, fault.target, alive)
         elif fault.kind in BOUND_KINDS:
             self._bound[index] = {actor.id: actor.incarnation for actor in alive}
             if fault.kind == "host-error":
@@ -140,6 +155,32 @@ class FaultInjector:
     def _lives(self, actor_id: str, incarnation: int) -> bool:
         actor = self.rt._actors[actor_id]
         return actor.alive and actor.incarnation == incarnation
+
+    def _refs(self, fault: Fault, sender: Any, target: Any) -> list[tuple[str, Any]]:
+        """The actor refs a fault names that could be ambiguous, each with the actor a choke
+        point matched it to (None: none yet): its target, or its link's ends."""
+        if fault.target is not None:
+            return [(fault.target, target)]
+        if fault.link is not None:
+            return [(fault.link[0], sender), (fault.link[1], target)]
+        return []  # a partition's groups: a name there stands for every actor of that name
+
+    def _resolves(self, index: int, sender: Any, target: Any) -> bool:
+        """Whether fault ``index``, matched at a choke point to ``target`` (and, for a link,
+        ``sender``), names just that; if not it is ambiguous, recorded and raised."""
+        for ref, matched in self._refs(self.faults[index], sender, target):
+            candidates = targets.ambiguous(self.rt._actors, ref, matched)
+            if candidates:
+                self._ambiguous(index, ref, candidates)
+                return False
+        return True
+
+    def _ambiguous(self, index: int, ref: str, candidates: list[Any]) -> None:
+        """Fault ``index`` names several running actors: a missed record listing them, and
+        the error, raised from the run as the next event of this instant."""
+        error = targets.ambiguity(self.rt._actors, index, self.faults[index], ref, candidates)
+        self._miss(index, candidates, error.why, candidates=[list(c) for c in error.candidates])
+        self.rt.scheduler.after(0, _raise, error, priority=URGENT)
 
     def _miss(self, index: int, named: list[Any], why: str, **extra: Any) -> None:
         """Record a missed fault, on its target's actor when it names exactly one."""
@@ -200,18 +241,20 @@ class FaultInjector:
         count = counts[actor.id] = counts.get(actor.id, 0) + 1
         phase = "init" if is_init else "running"
         for index, fault in enumerate(self.faults):
-            if fault.on_call != count or fault.kind not in ON_CALL_KINDS or index in self.fired:
+            if fault.on_call != count or fault.kind not in ON_CALL_KINDS or index in self.fired or index in self.missed:
                 continue
-            if fault.kind.startswith("init-") == is_init and targets.matches(self.rt._actors, fault.target, actor):
+            if (fault.kind.startswith("init-") == is_init and targets.matches(self.rt._actors, fault.target, actor)
+                    and self._resolves(index, None, actor)):
                 self._fire(index, actor, phase=phase, call=count)
                 return index, fault
         if is_init:
-            for index in self._armed_inits:
+            for index in list(self._armed_inits):
                 fault = self.faults[index]
                 if targets.matches(self.rt._actors, fault.target, actor):
                     self._armed_inits.remove(index)
-                    self._fire(index, actor, phase=phase, call=count)
-                    return index, fault
+                    if self._resolves(index, None, actor):
+                        self._fire(index, actor, phase=phase, call=count)
+                        return index, fault
             return None
         for index, bound in self._bound.items():  # in the order they were armed
             fault = self.faults[index]
@@ -233,16 +276,18 @@ class FaultInjector:
                 return self._with_held(key, [])
         chosen = None
         for index, fault in enumerate(self.faults):
-            if (fault.on_message == count and index not in self.fired
-                    and targets.link_matches(self.rt._actors, fault.link, sender, target)):
+            if (fault.on_message == count and index not in self.fired and index not in self.missed
+                    and targets.link_matches(self.rt._actors, fault.link, sender, target)
+                    and self._resolves(index, sender, target)):
                 chosen = index
                 break
         if chosen is None:
-            for index in self._armed_messages:
+            for index in list(self._armed_messages):
                 if targets.link_matches(self.rt._actors, self.faults[index].link, sender, target):
-                    chosen = index
                     self._armed_messages.remove(index)
-                    break
+                    if self._resolves(index, sender, target):
+                        chosen = index
+                        break
         if chosen is None:
             return self._with_held(key, [(delay, item)])
         fault = self.faults[chosen]
@@ -304,11 +349,16 @@ class FaultInjector:
     def on_restart(self, actor: Any, state: bytes | None) -> bytes | None:
         """The state a restarting actor recovers, corrupted if a fault says so."""
         self._sweep()
-        for index in self._corrupt:
+        for index in list(self._corrupt):
             fault = self.faults[index]
             if targets.matches(self.rt._actors, fault.target, actor):
                 self._corrupt.remove(index)
-                self._fire(index, actor, phase="restarting")
-                return fault.param("state", "\x00corrupted state\x00").encode()
+                if self._resolves(index, None, actor):
+                    self._fire(index, actor, phase="restarting")
+                    return fault.param("state", "\x00corrupted state\x00").encode()
         return state
 
+
+def _raise(error: Exception) -> None:
+    """An event that raises ``error`` out of the run loop, outside every actor's call."""
+    raise error

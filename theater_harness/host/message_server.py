@@ -4,7 +4,9 @@ Sends are fire-and-forget; a request suspends the caller's call until the reply,
 error, or the request timeout (in virtual time); a handler may defer its reply
 (``none``) and answer later with ``respond-to-request``. Channels are opened with a
 handshake (``handle-channel-open``) the opener waits for, and carry messages both ways
-until one side closes them.
+until one side closes them. A test takes part as "outside" (no actor): it sends and
+requests, and opens channels whose end (``Channel.outside``, a ``probe.ChannelEnd``)
+receives what the actor sends back.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class Channel:
     error: str | None = None
     waiter: Any = field(default=None, repr=False)  # the opener's Wait during the handshake
     timeout_entry: Any = field(default=None, repr=False)
+    outside: Any = field(default=None, repr=False)  # the test's end, when outside opened it: receive(item)
 
     def settle(self, rt: Any, accepted: bool, error: str | None = None) -> None:
         """End the handshake: accepted (the channel is open) or rejected with ``error``."""
@@ -121,19 +124,23 @@ def send(rt: Any, actor: Any, target_id: str, msg: bytes) -> tuple[bool, Any]:
     return (True, None)
 
 
-def _send(rt: Any, sender: Any, target: Any, msg: bytes, delay: int) -> int:
+def _send(rt: Any, sender: Any, target: Any, msg: bytes, delay: int, delay_ms: int = 0) -> int:
+    """``delay_ms``: how much later than now an outside sender meant the message to leave
+    (recorded, so that the reports draw it then)."""
     number = next(rt.msg_seq)  # then trace.add, inlined: every message passes here
+    fields = ("msg", number, "to", target.id, "size", len(msg))
     rt._trace_raw.append((rt.clock._now, "send", sender.id if sender is not None else None,
-                          ("msg", number, "to", target.id, "size", len(msg))))
+                          fields + ("delay_ms", delay_ms) if delay_ms else fields))
     rt.transmit(sender, target, ("send", number, msg), delay)
     return number
 
 
-def _new_request(rt: Any, sender: Any, target: Any, msg: bytes, delay: int) -> PendingRequest:
+def _new_request(rt: Any, sender: Any, target: Any, msg: bytes, delay: int, delay_ms: int = 0) -> PendingRequest:
     req = PendingRequest(rt.message_ids.uuid(), sender, target, msg, rt.now)
     rt.requests[req.id] = req
+    fields = ("request", req.id, "to", target.id, "size", len(msg))
     rt.trace.add(rt.now, "request", sender.id if sender is not None else None,
-                 ("request", req.id, "to", target.id, "size", len(msg)))
+                 fields + ("delay_ms", delay_ms) if delay_ms else fields)
     rt.transmit(sender, target, ("request", req), delay)
     req.timeout_entry = rt.scheduler.after(
         delay + rt.request_timeout_ms, _timeout, rt, req, priority=TIMER)
@@ -162,20 +169,24 @@ def open_channel(rt: Any, actor: Any, target_id: str, initial: bytes) -> Any:
     if error:
         return (False, error)
     wait = rt.wait(actor)
-    chan = _new_channel(rt, actor, target, initial)
+    chan = _new_channel(rt, actor, target, initial, rt.message_latency_ms)
     chan.waiter = wait
-    chan.timeout_entry = rt.scheduler.after(rt.message_latency_ms + rt.request_timeout_ms,
-                                            _channel_timeout, rt, chan, priority=TIMER)
     wait.on_abandon.append(lambda: chan.settle(rt, False, f"the opener {actor.id} ({actor.name}) ended"))
     return wait
 
 
-def _new_channel(rt: Any, opener: Any, target: Any, initial: bytes) -> Channel:
+def _new_channel(rt: Any, opener: Any, target: Any, initial: bytes, delay: int, delay_ms: int = 0) -> Channel:
+    """A channel from ``opener`` (an actor, a probe, or None: outside) to ``target``, its
+    handshake under way: it ends when the target accepts or rejects it, or at the request
+    timeout. ``delay_ms``: as ``_send``'s."""
     chan = Channel(rt.message_ids.uuid(), opener, target)
     rt.channels[chan.id] = chan
-    rt.trace.add(rt.now, "channel-open", opener.id if opener is not None else None,
-                 {"channel": chan.id, "to": target.id})
-    rt.transmit(opener, target, ("channel-open", chan, initial), rt.message_latency_ms)
+    fields = {"channel": chan.id, "to": target.id}
+    if delay_ms:
+        fields["delay_ms"] = delay_ms
+    rt.trace.add(rt.now, "channel-open", opener.id if opener is not None else None, fields)
+    rt.transmit(opener, target, ("channel-open", chan, initial), delay)
+    chan.timeout_entry = rt.scheduler.after(delay + rt.request_timeout_ms, _channel_timeout, rt, chan, priority=TIMER)
     return chan
 
 
@@ -185,24 +196,38 @@ def _channel_timeout(rt: Any, chan: Channel) -> None:
 
 
 def send_on_channel(rt: Any, actor: Any, channel_id: str, msg: bytes) -> tuple[bool, Any]:
+    """``actor`` sends on a channel it is part of (None: outside, for its own channels)."""
     chan = rt.channels.get(channel_id)
     if chan is None or not chan.has(actor):
-        return (False, f"no open channel {channel_id} for actor {actor.id}")
+        return (False, f"no open channel {channel_id} for {_who(actor)}")
     if not chan.open:
         return (False, f"channel {channel_id} is closed")
-    other = chan.other(actor)
-    rt.trace.add(rt.now, "channel-send", actor.id, {"channel": channel_id, "size": len(msg)})
-    if other is not None:
-        rt.transmit(actor, other, ("channel-message", chan, msg), rt.message_latency_ms)
+    rt.trace.add(rt.now, "channel-send", actor.id if actor is not None else None,
+                 {"channel": channel_id, "size": len(msg)})
+    pass_on(rt, chan, actor, ("channel-message", chan, msg))
     return (True, None)
 
 
 def close_channel(rt: Any, actor: Any, channel_id: str) -> tuple[bool, Any]:
     chan = rt.channels.get(channel_id)
     if chan is None or not chan.has(actor) or not chan.open:
-        return (False, f"no open channel {channel_id} for actor {actor.id}")
+        return (False, f"no open channel {channel_id} for {_who(actor)}")
     _close(rt, chan, actor)
     return (True, None)
+
+
+def _who(actor: Any) -> str:
+    return f"actor {actor.id}" if actor is not None else "outside"
+
+
+def pass_on(rt: Any, chan: Channel, sender: Any, item: tuple) -> None:
+    """Carry a channel item from ``sender``'s side to the other: into an actor's (or a
+    probe's) mailbox, where the link's faults apply, or to the test's end (outside)."""
+    other = chan.other(sender)
+    if other is not None:
+        rt.transmit(sender, other, item, rt.message_latency_ms)
+    elif chan.outside is not None:
+        rt.scheduler.after(rt.message_latency_ms, chan.outside.receive, item)
 
 
 def _close(rt: Any, chan: Channel, closer: Any) -> None:
@@ -210,8 +235,8 @@ def _close(rt: Any, chan: Channel, closer: Any) -> None:
     rt.channels.pop(chan.id, None)
     rt.trace.add(rt.now, "channel-close", closer.id if closer is not None else None, {"channel": chan.id})
     other = chan.other(closer)
-    if other is not None and other.alive:
-        rt.transmit(closer, other, ("channel-close", chan), rt.message_latency_ms)
+    if other is None or other.alive:
+        pass_on(rt, chan, closer, ("channel-close", chan))
 
 
 def close_channels_of(rt: Any, actor: Any) -> None:
@@ -302,8 +327,8 @@ def _deliver_channel_open(rt: Any, actor: Any, item: tuple) -> None:
             chan.settle(rt, False, f"actor {actor.id} ({actor.name}) rejected the channel")
             return
         chan.settle(rt, True)
-        if accept["message"] is not None and chan.opener is not None:
-            rt.transmit(actor, chan.opener, ("channel-message", chan, accept["message"]), rt.message_latency_ms)
+        if accept["message"] is not None:
+            pass_on(rt, chan, actor, ("channel-message", chan, accept["message"]))
 
     rt._call(actor, HANDLE_CHANNEL_OPEN, (actor.state, (chan.id, initial)), handled)
 
@@ -357,9 +382,15 @@ def _accepts_messages(target: Any) -> None:
 
 def external_send(rt: Any, target: Any, payload: bytes, delay: int) -> int:
     _accepts_messages(target)
-    return _send(rt, None, target, payload, rt.message_latency_ms + delay)
+    return _send(rt, None, target, payload, rt.message_latency_ms + delay, delay)
 
 
 def external_request(rt: Any, target: Any, payload: bytes, delay: int) -> PendingRequest:
     _accepts_messages(target)
-    return _new_request(rt, None, target, payload, rt.message_latency_ms + delay)
+    return _new_request(rt, None, target, payload, rt.message_latency_ms + delay, delay)
+
+
+def external_open_channel(rt: Any, target: Any, initial: bytes, delay: int) -> Channel:
+    """A channel from outside to ``target`` (the caller gives it its ``outside`` end)."""
+    _accepts_messages(target)
+    return _new_channel(rt, None, target, initial, rt.message_latency_ms + delay, delay)

@@ -40,7 +40,8 @@ def _started(rt: Any, wait: Any, child: Any, ok_value: Any):
 def _spawn(rt: Any, actor: Any, manifest: str, state: bytes | None, verbatim: bool) -> Any:
     try:
         parsed = rt._manifest(manifest, base_dir=Path(actor.manifest.base_dir))
-        child = rt._spawn(parsed, state, name=None, parent=actor, state_override=verbatim, start=False)
+        child = rt._spawn(parsed, state, name=None, parent=actor, state_override=verbatim, start=False,
+                          by_parent=True)
     except HarnessError as exc:
         return (False, f"cannot spawn {manifest!r}: {exc}")
     wait = rt.wait(actor)

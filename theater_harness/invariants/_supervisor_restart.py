@@ -3,7 +3,9 @@ declarative supervisor that is itself restarted starts every child it was given 
 in start order, temporary ones included (a temporary child is one its supervisor never
 restarts, not one that is never started again). If one of them cannot start, the
 supervisor's own start fails: it starts no further child and ends (kind
-``spawn-error``), and its parent's policy applies."""
+``spawn-error``), and its parent's policy applies. A guest supervisor spawns its own
+children from its code again; the children a test or tree declared under it (spawn
+records without ``by_parent``) are started again as a declarative supervisor's are."""
 
 from __future__ import annotations
 
@@ -30,11 +32,11 @@ class _Rebuild:
 
 
 def check_supervisor_restart(records: Any, *, policies: Mapping[str, Mapping] | None = None) -> list[Violation]:
-    """Each restart of a declarative supervisor is followed by the restarts of all its
-    children (cause ``supervisor-restarted:<id>``) in start order, unless one fails to
-    start (then it ends, kind ``spawn-error``) or it ends first; and no child is restarted
-    with that cause outside such a rebuild. ``policies`` is accepted for a uniform
-    signature: which supervisors are declarative comes from the trace."""
+    """Each restart of a supervisor is followed by the restarts of the children it was
+    given (cause ``supervisor-restarted:<id>``) in start order, unless one fails to start
+    (then it ends, kind ``spawn-error``) or it ends first; and no child is restarted with
+    that cause outside such a rebuild. ``policies`` is accepted for a uniform signature:
+    which supervisors are declarative comes from the trace."""
     records = records_of(records)
     actors = Actors(records)
     declarative = {a.id for a in actors.info.values() if a.supervision is not None}
@@ -55,11 +57,12 @@ def check_supervisor_restart(records: Any, *, policies: Mapping[str, Mapping] | 
                 initialized[actor] = True
         elif kind == "restart":
             why = r.get("cause") or ""
-            if actor in declarative:
+            given = [c for c in actors.children.get(actor, ()) if c not in spawn_failed
+                     and (actor in declarative or not actors.info[c].spawn.get("by_parent"))]
+            if given or actor in declarative:
                 if actor in current:
                     done.append(current.pop(actor))
-                current[actor] = _Rebuild(actor, r, [c for c in actors.children.get(actor, ())
-                                                     if c not in spawn_failed])
+                current[actor] = _Rebuild(actor, r, given)
             if why.startswith(SUPERVISOR_RESTARTED):
                 sup = why[len(SUPERVISOR_RESTARTED):]
                 rebuild = current.get(sup)

@@ -7,16 +7,21 @@
 
 Every ``render_*`` function takes the trace as a Runtime, a Trace, the trace JSON (text,
 path, or parsed dict) or its list of records. ``summary`` is the CLI's per-run text.
+``States(trace)`` decodes the actor states a trace names by digest: ``text(digest)``
+gives ``'286ef99473842386 {"count":8}'``, ``annotate(text)`` adds the state beside every
+digest in a text.
 """
 
 from ._describe import NOTABLE, describe
 from ._html import render_html
 from ._source import records_of
+from ._states import States
 from ._summary import actor_table, counts, summary, timeline
 from ._text import render_timeline, render_tree
 
 __all__ = [
     "NOTABLE",
+    "States",
     "actor_table",
     "counts",
     "describe",

@@ -53,6 +53,12 @@ def _replay(r: dict, names: dict[str, str]) -> str:
         f", {len(divergences)} divergence(s)" if divergences else "")
 
 
+def _leaves(r: dict) -> str:
+    """For a send or request from outside made with a delay: when it was meant to leave."""
+    delay = r.get("delay_ms")
+    return f", delayed to {r['t'] + delay} ms" if delay.__class__ is int else ""
+
+
 def _deliver(r: dict, names: dict[str, str]) -> str:
     return f"msg #{r['msg']}" if "msg" in r else f"request {_short(r.get('request'))}"
 
@@ -89,9 +95,9 @@ _DETAIL: dict[str, Callable[[dict, dict[str, str]], str]] = {
     "fault": _fault,
     "missed": _missed,
     "heal": lambda r, n: f"fault #{r.get('fault')} healed",
-    "send": lambda r, n: f"msg #{r.get('msg')} to {label(n, r.get('to'))} ({r.get('size')} bytes)",
+    "send": lambda r, n: f"msg #{r.get('msg')} to {label(n, r.get('to'))} ({r.get('size')} bytes){_leaves(r)}",
     "request": lambda r, n: f"request {_short(r.get('request'))} to {label(n, r.get('to'))} "
-                            f"({r.get('size')} bytes)",
+                            f"({r.get('size')} bytes){_leaves(r)}",
     "deliver": _deliver,
     "reply": lambda r, n: f"request {_short(r.get('request'))} answered ({r.get('size')} bytes)",
     "event": lambda r, n: f"chain event {r.get('index')}: {r.get('event_type')}",

@@ -40,10 +40,64 @@ def actor_table(runtime: Any) -> list[str]:
 
 
 def counts(runtime: Any) -> str:
-    """Message and request totals."""
-    kinds = Counter(runtime.trace.kinds())
-    return (f"messages: {kinds['send']} sent, {kinds['deliver']} delivered, {kinds['drop']} dropped; "
-            f"requests: {kinds['request']} made, {kinds['reply']} answered, {kinds['request-failed']} failed")
+    """What became of the run's messages, requests and channel messages, each counted once.
+
+    messages (``send``): ``sent`` = ``delivered`` (at least once; "N of them twice" when a
+    ``duplicate`` fault gave the recipient a second copy) + ``dropped`` (never delivered: a
+    ``drop`` or ``partition`` fault, or the recipient had ended) + ``in flight`` (still on
+    their way when the run ended; shown when there are any).
+    requests: ``made`` = ``answered`` + ``failed`` (timed out, refused, cancelled, or their
+    recipient ended; "N of them dropped" when a link fault lost them or they arrived after
+    failing) + ``pending`` (no answer yet when the run ended; shown when there are any). A
+    request is never counted among the messages.
+    channels (only when one was opened): opened, messages sent with ``send-on-channel`` (a
+    handshake's accept message apart), messages dropped (the channel had closed, a link
+    fault, or the recipient had ended).
+    """
+    sent: list = []
+    deliveries: Counter = Counter()
+    dropped: set = set()
+    requests = answered = opened = channel_sent = channel_dropped = 0
+    failed: set = set()
+    requests_dropped: set = set()
+    for r in runtime.trace.dicts():
+        kind = r["kind"]
+        if kind == "send":
+            sent.append(r["msg"])
+        elif kind == "deliver":
+            if "msg" in r:
+                deliveries[r["msg"]] += 1
+        elif kind == "drop":
+            if "msg" in r:
+                dropped.add(r["msg"])
+            elif "request" in r:
+                requests_dropped.add(r["request"])
+            elif "channel" in r or r.get("item") == "channel-message":
+                channel_dropped += 1
+        elif kind == "request":
+            requests += 1
+        elif kind == "reply":
+            answered += 1
+        elif kind == "request-failed":
+            failed.add(r["request"])
+        elif kind == "channel-open":
+            opened += 1
+        elif kind == "channel-send":
+            channel_sent += 1
+    delivered = sum(1 for n in sent if deliveries[n])
+    twice = sum(1 for n in sent if deliveries[n] > 1)
+    lost = sum(1 for n in sent if not deliveries[n] and n in dropped)
+    in_flight = len(sent) - delivered - lost
+    pending = requests - answered - len(failed)
+    failed_dropped = len(failed & requests_dropped)
+    text = (f"messages: {len(sent)} sent, {delivered} delivered" + (f" ({twice} of them twice)" if twice else "")
+            + f", {lost} dropped" + (f", {in_flight} in flight" if in_flight else "")
+            + f"; requests: {requests} made, {answered} answered, {len(failed)} failed"
+            + (f" ({failed_dropped} of them dropped)" if failed_dropped else "")
+            + (f", {pending} pending" if pending else ""))
+    if opened:
+        text += f"; channels: {opened} opened, {channel_sent} messages sent, {channel_dropped} dropped"
+    return text
 
 
 def summary(runtime: Any, title: str) -> str:

@@ -1,25 +1,26 @@
 """The swimlane timeline, as inline SVG: one lane per actor in tree order, virtual time
-across, a band per incarnation, a mark per record, an arrow per message."""
+across (linear, see ``_axis``), a band per incarnation, a mark per record, an arrow per
+message from where and when it was sent to where and when it was delivered."""
 
 from __future__ import annotations
 
 import json
 import math
-from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from html import escape
 
 from ._actors import OUTSIDE, ActorInfo, label
+from ._axis import TICK_GAP, X0, Axis, num
 from ._describe import describe, fields_of
+from ._states import STATE_KEYS, States
 
 LANE_H = 26
-LABEL_W = 190  # the lane names, left of time 0
 TOP = 30  # the time axis
-TIME_W = 900  # px for the whole run's virtual time, besides the room shared milliseconds take
-STEP = 12  # px between records of the same millisecond
-MAX_BURST_W = 8000  # at most this many px for those, however many there are
-TICK_GAP = 70  # px between labelled ticks
+NAMES_W = 180  # the column of lane names, left of the lanes
+STEP = 12  # px between the records one lane has in the same millisecond ...
+MAX_BURST = 120  # ... at most this many px for all of them
+TAIL = 30  # px right of the last record
 MESSAGE_CAP = 400  # more messages than this: counted per lane and time bin, not drawn one by one
 MARK_CAP = 3000  # more other records than this: the minor ones are binned too, the rest capped
 BINS = 80
@@ -45,8 +46,9 @@ GLYPHS = {
     "other": ('<circle r="2.5"/>', "other record (hover for details)"),
 }
 _KIND_GLYPH = {"spawn": "spawn", "restart": "restart", "fault": "fault", "missed": "missed",
-               "escalate": "escalate", "auto-shutdown": "escalate", "drop": "lost", "request-failed": "lost", "log": "log", "run-ended": "end",
-               "start": None, "send": "msg", "request": "msg", "deliver": "msg", "reply": "msg"}
+               "escalate": "escalate", "auto-shutdown": "escalate", "drop": "lost", "request-failed": "lost",
+               "log": "log", "run-ended": "end", "start": None,
+               "send": "msg", "request": "msg", "deliver": "msg", "reply": "msg"}
 
 
 def glyph_of(record: dict) -> str | None:
@@ -56,61 +58,22 @@ def glyph_of(record: dict) -> str | None:
     return _KIND_GLYPH.get(record["kind"], "other")
 
 
-def _n(x: float) -> str:
-    return f"{x:.1f}".removesuffix(".0")
+def when(record: dict) -> int:
+    """The time a record is drawn at: its own; for a send or request from outside made with
+    a delay (its ``delay_ms``), the time it was meant to leave."""
+    delay = record.get("delay_ms") if record["kind"] in ("send", "request") else None
+    return record["t"] + delay if delay.__class__ is int else record["t"]
 
 
-class _Axis:
-    """Virtual time to x: linear in time, plus a slot for each record that shares its
-    millisecond with others (a cascade of exits and restarts happens within one ms)."""
-
-    def __init__(self, times: list[int], end_ms: int):
-        counts = Counter(times)
-        counts[0] += 0
-        counts[end_ms] += 0
-        self.times = sorted(counts)
-        room = sum(n for n in counts.values() if n > 1)
-        self.step = STEP if room * STEP <= MAX_BURST_W else MAX_BURST_W / room
-        self.scale = TIME_W / max(1, end_ms)
-        self.base: list[float] = []
-        self.burst: list[float] = []
-        x = 0.0
-        for i, t in enumerate(self.times):
-            if i:
-                x += (t - self.times[i - 1]) * self.scale
-            self.base.append(x)
-            self.burst.append(counts[t] * self.step if counts[t] > 1 else 0.0)
-            x += self.burst[-1]
-        self.width = x
-
-    def x(self, t: int, rank: int = 0) -> float:
-        """Where the ``rank``-th record of millisecond ``t`` goes."""
-        i = bisect_left(self.times, t)
-        if i < len(self.times) and self.times[i] == t:
-            return self.base[i] + rank * self.step
-        return self.base[i - 1] + self.burst[i - 1] + (t - self.times[i - 1]) * self.scale
-
-    def after(self, t: int) -> float:
-        """Just past every record of millisecond ``t``."""
-        i = bisect_left(self.times, t)
-        if i < len(self.times) and self.times[i] == t:
-            return self.base[i] + self.burst[i]
-        return self.x(t)
-
-    def ticks(self) -> list[tuple[float, int]]:
-        out: list[tuple[float, int]] = []
-        for x, t in zip(self.base, self.times):
-            if not out or x - out[-1][0] >= TICK_GAP:
-                out.append((x, t))
-        return out
-
-
-def tooltip(record: dict, names: dict[str, str]) -> str:
-    """A record's details, for a mark's title."""
+def tooltip(record: dict, names: dict[str, str], states: States) -> str:
+    """A record's details, for a mark's title; a state digest with a preview of the state."""
     lines = [f"{record['t']} ms  {record['kind']}  {label(names, record.get('actor'))}",
              describe(record, names)]
     for key, value in sorted(fields_of(record).items()):  # the same, from a Runtime or from JSON
-        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        if key in STATE_KEYS and (value is None or isinstance(value, str)):
+            text = states.text(value)
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         lines.append(f"{key}: {text[:200]}")
     lines.append(f"seq {record['seq']}" if "seq" in record else "")
     return "\n".join(lines).rstrip()
@@ -148,8 +111,33 @@ def _split(records: list[dict]) -> tuple[list[dict], list[dict], list[str]]:
     return single, binned, notes
 
 
-def render_swimlanes(records: list[dict], rows: list[tuple[int, ActorInfo]]) -> tuple[str, list[str]]:
-    """The SVG of the lanes, and notes on what was condensed to keep it readable."""
+def _place(single: list[dict]) -> list[tuple[int, float]]:
+    """Where each record goes: its time (``when``), and px right of it that set apart the
+    records one lane has in one millisecond (in the order they happened)."""
+    times = [when(r) for r in single]
+    sizes = Counter(zip((r.get("actor") for r in single), times))
+    seen: Counter = Counter()
+    out = []
+    for r, t in zip(single, times):
+        key = (r.get("actor"), t)
+        n = sizes[key]
+        step = STEP if (n - 1) * STEP <= MAX_BURST else MAX_BURST / (n - 1)
+        out.append((t, seen[key] * step))
+        seen[key] += 1
+    return out
+
+
+def _at(t: int, dx: float, t2: int | None = None, dx2: float = 0.0) -> str:
+    """The attributes the page's script zooms by: the time (and px offset) of an element's
+    start, and of its end for a band, a bar or a line."""
+    end = "" if t2 is None else f' data-t2="{t2}" data-dx2="{num(dx2)}"'
+    return f'data-t="{t}" data-dx="{num(dx)}"{end}'
+
+
+def render_swimlanes(records: list[dict], rows: list[tuple[int, ActorInfo]], states: States
+                     ) -> tuple[str, list[str]]:
+    """The lane names and the lanes (two SVGs side by side, the lanes scrolling), and notes
+    on what was condensed to keep them readable."""
     names = {a.id: a.name for _, a in rows}
     single, binned, notes = _split(records)
     lanes = [_Lane(a.id, a.name, depth) for depth, a in rows]
@@ -157,108 +145,125 @@ def render_swimlanes(records: list[dict], rows: list[tuple[int, ActorInfo]]) -> 
         lanes.insert(0, _Lane(None, OUTSIDE, 0))
     row_of = {lane.key: i for i, lane in enumerate(lanes)}
     single = [r for r in single if r.get("actor") in row_of]
-    end_ms = max((r["t"] for r in records), default=0)
-    axis = _Axis([r["t"] for r in single], end_ms)
-    x0 = LABEL_W + 10
+    end_ms = max([r["t"] for r in records] + [when(r) for r in single + binned], default=0)
+    axis = Axis(end_ms)
+    placed = _place(single)
+    tail = max((dx for _, dx in placed), default=0.0) + TAIL
 
     def cy(actor: str | None) -> float:
         return TOP + row_of[actor] * LANE_H + LANE_H / 2
 
-    at: dict[int, tuple[float, float]] = {}  # index in single -> mark centre
-    rank: Counter = Counter()
-    for i, r in enumerate(single):
-        at[i] = (x0 + axis.x(r["t"], rank[r["t"]]), cy(r.get("actor")))
-        rank[r["t"]] += 1
-
+    at = [(axis.x(t, dx), cy(r.get("actor"))) for r, (t, dx) in zip(single, placed)]
     per_lane: dict[str | None, list[str]] = defaultdict(list)
-    _bands(single, at, x0 + axis.width, per_lane, names)
-    for i, r in enumerate(single):
+    _bands(single, placed, at, axis, (end_ms, tail), per_lane, names, states)
+    for r, (t, dx), (x, y) in zip(single, placed, at):
         glyph = glyph_of(r)
         if glyph is not None:
-            x, y = at[i]
             per_lane[r.get("actor")].append(
-                f'<g class="m {glyph}" transform="translate({_n(x)},{_n(y)})">'
-                f'<title>{escape(tooltip(r, names))}</title>{GLYPHS[glyph][0]}</g>')
-    _bins(binned, axis, x0, row_of, per_lane)
+                f'<g class="m {glyph}" {_at(t, dx)} transform="translate({num(x)},{num(y)})">'
+                f'<title>{escape(tooltip(r, names, states))}</title>{GLYPHS[glyph][0]}</g>')
+    _bins(binned, axis, row_of, per_lane)
 
-    width = x0 + axis.width + 30
+    width = num(axis.x(end_ms, tail))
     height = TOP + len(lanes) * LANE_H + 8
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="lanes" width="{_n(width)}" height="{height}" '
-           f'viewBox="0 0 {_n(width)} {height}">',
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="lanes" width="{width}" height="{height}" '
+           f'data-x0="{X0}" data-scale="{axis.scale!r}" data-end="{end_ms}" data-tail="{num(tail)}" '
+           f'data-max-zoom="{axis.max_zoom!r}" data-tick-gap="{TICK_GAP}">',
            '<defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" '
-           'orient="auto-start-reverse"><path d="M0 0L8 4L0 8Z"/></marker></defs>',
-           '<g class="axis">']
-    for x, t in axis.ticks():
-        out.append(f'<line x1="{_n(x0 + x)}" y1="{TOP - 6}" x2="{_n(x0 + x)}" y2="{height - 8}"/>'
-                   f'<text x="{_n(x0 + x)}" y="{TOP - 10}">{t} ms</text>')
+           'orient="auto-start-reverse"><path d="M0 0L8 4L0 8Z"/></marker></defs>']
+    out.append(f'<g class="axis" data-top="{TOP}" data-bottom="{height - 8}">')
+    for x, t, text in axis.ticks():
+        out.append(f'<line x1="{num(x)}" y1="{TOP - 6}" x2="{num(x)}" y2="{height - 8}"/>'
+                   f'<text x="{num(x)}" y="{TOP - 10}" data-tick="{t}">{text}</text>')
     out.append("</g>")
     for i, lane in enumerate(lanes):
-        y = TOP + i * LANE_H
         attrs = ('data-lane="outside"' if lane.key is None else
                  f'data-actor-id="{escape(lane.key)}" data-actor-name="{escape(lane.name)}"')
-        shown = lane.name if len(lane.name) <= 22 else lane.name[:21] + "\u2026"
-        out.append(f'<g class="lane" {attrs}><rect class="bg" x="0" y="{y}" width="{_n(width)}" '
-                   f'height="{LANE_H}"/><text class="name" x="{6 + 12 * lane.depth}" y="{y + LANE_H / 2 + 4:g}">'
-                   f'<title>{escape(lane.name)}{"" if lane.key is None else " " + escape(lane.key)}</title>'
-                   f'{escape(shown)}</text>')
+        out.append(f'<g class="lane{" alt" * (i % 2)}" {attrs}><rect class="bg" x="0" y="{TOP + i * LANE_H}" '
+                   f'width="100%" height="{LANE_H}"/>')
         out += per_lane.get(lane.key, [])
         out.append("</g>")
     out.append('<g class="links">')
-    out += _links(single, at, names)
+    out += _links(single, placed, at, names)
     out.append("</g></svg>")
-    return "\n".join(out), notes
+    return ('<div class="timeline">' + _names(lanes, height) + '\n<div class="scroll" id="scroll">'
+            + "\n".join(out) + "</div></div>"), notes
 
 
-def _bands(single: list[dict], at: dict, right: float, per_lane: dict, names: dict[str, str]) -> None:
-    """A band from each start to the exit that ends that incarnation (or to the end)."""
-    open_at: dict[str, tuple[float, float, dict]] = {}  # actor -> x, y, start record
+def _names(lanes: list[_Lane], height: int) -> str:
+    """The column of lane names, beside the lanes (it stays when they scroll)."""
+    out = [f'<svg class="names" width="{NAMES_W}" height="{height}">']
+    for i, lane in enumerate(lanes):
+        y = TOP + i * LANE_H
+        if lane.key is None:
+            attrs, title = 'data-lane="outside"', ("records of no actor: messages from outside (the test), drawn "
+                                                   "when they were meant to leave; faults on links or groups")
+        else:
+            attrs, title = f'data-name-of="{escape(lane.key)}"', f"{lane.name} {lane.key}"
+        room = 24 - 2 * lane.depth  # characters
+        shown = lane.name if len(lane.name) <= room else lane.name[:room - 1] + "\u2026"
+        out.append(f'<g class="lname{" alt" * (i % 2)}" {attrs}><rect class="bg" x="0" y="{y}" width="100%" '
+                   f'height="{LANE_H}"/><text class="name" x="{6 + 12 * lane.depth}" y="{y + LANE_H / 2 + 4:g}">'
+                   f'<title>{escape(title)}</title>{escape(shown)}</text></g>')
+    out.append("</svg>")
+    return "\n".join(out)
 
-    def close(actor: str, x_end: float, end: dict | None) -> None:
-        x, y, start = open_at.pop(actor)
-        until = f"{end['t']} ms ({end.get('status')}: {(end.get('reason') or {}).get('kind')})" if end else "the end"
+
+def _bands(single: list[dict], placed: list, at: list, axis: Axis, end: tuple[int, float], per_lane: dict,
+           names: dict[str, str], states: States) -> None:
+    """A band from each start to the exit that ends that incarnation (or to ``end``: the
+    run's last millisecond, and px past it)."""
+    open_at: dict[str, int] = {}  # actor -> index of its start record
+
+    def close(actor: str, until: tuple[int, float], x_end: float, exit_record: dict | None) -> None:
+        i = open_at.pop(actor)
+        start, (x, y) = single[i], at[i]
+        ended = (f"{exit_record['t']} ms ({exit_record.get('status')}: "
+                 f"{(exit_record.get('reason') or {}).get('kind')})" if exit_record else "the end")
+        state = f"; its state at start {states.text(start['state'])}" if "state" in start else ""
         per_lane[actor].append(
-            f'<rect class="band" x="{_n(x)}" y="{_n(y - LANE_H / 2 + 7)}" width="{_n(max(1.0, x_end - x))}" '
-            f'height="{LANE_H - 14}"><title>{escape(label(names, actor))} incarnation '
-            f'{start.get("incarnation")}: from {start["t"]} ms to {until}</title></rect>')
+            f'<rect class="band" {_at(*placed[i], *until)} x="{num(x)}" y="{num(y - LANE_H / 2 + 7)}" '
+            f'width="{num(max(1.0, x_end - x))}" height="{LANE_H - 14}"><title>{escape(label(names, actor))} '
+            f'incarnation {start.get("incarnation")}: from {start["t"]} ms to {ended}{escape(state)}</title></rect>')
 
     for i, r in enumerate(single):
         actor = r.get("actor")
         if r["kind"] == "start":
             if actor in open_at:
-                close(actor, at[i][0], None)
-            open_at[actor] = (*at[i], r)
+                close(actor, placed[i], at[i][0], None)
+            open_at[actor] = i
         elif r["kind"] == "exit" and actor in open_at:
-            close(actor, at[i][0], r)
+            close(actor, placed[i], at[i][0], r)
     for actor in list(open_at):
-        close(actor, right, None)
+        close(actor, end, axis.x(*end), None)
 
 
-def _bins(binned: list[dict], axis: _Axis, x0: float, row_of: dict, per_lane: dict) -> None:
+def _bins(binned: list[dict], axis: Axis, row_of: dict, per_lane: dict) -> None:
     """Grey bars: how many condensed records each lane has in each time bin."""
     if not binned:
         return
-    end_ms = axis.times[-1]
+    end_ms = axis.end_ms
     size = max(1, -(-(end_ms + 1) // BINS))
     counts: dict[tuple, Counter] = defaultdict(Counter)
     for r in binned:
         if r.get("actor") in row_of:
-            counts[(r.get("actor"), r["t"] // size)][r["kind"]] += 1
+            counts[(r.get("actor"), when(r) // size)][r["kind"]] += 1
     top = max(sum(c.values()) for c in counts.values()) if counts else 1
     for (actor, b), kinds in counts.items():
         total = sum(kinds.values())
-        lo, hi = b * size, min(end_ms, (b + 1) * size - 1)
-        x, x_end = x0 + axis.x(lo), x0 + axis.after(hi)
+        lo, hi = b * size, min(end_ms + 1, (b + 1) * size)  # [lo, hi) ms
+        x, x_end = axis.x(lo), axis.x(hi)
         h = max(2.0, (LANE_H - 8) * math.log1p(total) / math.log1p(top))  # a few stay visible beside many
         y = TOP + row_of[actor] * LANE_H + LANE_H - 4 - h
         detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         per_lane[actor].append(
-            f'<rect class="agg" x="{_n(x)}" y="{_n(y)}" width="{_n(max(2.0, x_end - x))}" height="{_n(h)}">'
-            f'<title>{total} records from {lo} to {hi} ms: {escape(detail)}</title></rect>')
+            f'<rect class="agg" {_at(lo, 0, hi, 0)} x="{num(x)}" y="{num(y)}" width="{num(max(1.0, x_end - x))}" '
+            f'height="{num(h)}"><title>{total} records from {lo} to {hi - 1} ms: {escape(detail)}</title></rect>')
 
 
-def _links(single: list[dict], at: dict, names: dict[str, str]) -> list[str]:
-    """An arrow from each send or request to its delivery (or to where it was lost), and a
-    dashed line from each reply back to the lane of whoever asked."""
+def _links(single: list[dict], placed: list, at: list, names: dict[str, str]) -> list[str]:
+    """An arrow from each send or request (where and when it left) to its delivery (or to
+    where it was lost), and a dashed line from each reply back to the lane of whoever asked."""
     sources: dict[tuple, int] = {}
     out = []
     for i, r in enumerate(single):
@@ -269,17 +274,18 @@ def _links(single: list[dict], at: dict, names: dict[str, str]) -> list[str]:
             continue
         if key not in sources or kind not in ("deliver", "drop", "request-failed", "reply"):
             continue
-        src = single[sources[key]]
-        (x1, y1), (x2, y2) = at[sources[key]], at[i]
+        j = sources[key]
+        src = single[j]
+        (x1, y1), (x2, y2) = at[j], at[i]
         what = f"msg #{key[1]}" if key[0] == "msg" else f"request {str(key[1])[:8]}"
         if kind == "reply":  # back to the asker's lane, at the time of the answer
-            out.append(f'<line class="link reply" x1="{_n(x2)}" y1="{_n(y2)}" x2="{_n(x2)}" '
-                       f'y2="{_n(y1)}"><title>{escape(what)} answered by '
+            out.append(f'<line class="link reply" {_at(*placed[i], *placed[i])} x1="{num(x2)}" y1="{num(y2)}" '
+                       f'x2="{num(x2)}" y2="{num(y1)}"><title>{escape(what)} answered by '
                        f'{escape(label(names, r.get("actor")))} at {r["t"]} ms</title></line>')
             continue
         css = "link" if kind == "deliver" else "link lost"
-        out.append(f'<line class="{css}" x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" '
-                   f'marker-end="url(#arrow)"><title>{escape(what)}: {escape(label(names, src.get("actor")))}'
-                   f' \u2192 {escape(label(names, r.get("actor")))}, {src["t"]} \u2192 {r["t"]} ms'
-                   f'{"" if kind == "deliver" else " (" + kind + ")"}</title></line>')
+        out.append(f'<line class="{css}" {_at(*placed[j], *placed[i])} x1="{num(x1)}" y1="{num(y1)}" '
+                   f'x2="{num(x2)}" y2="{num(y2)}" marker-end="url(#arrow)"><title>{escape(what)}: '
+                   f'{escape(label(names, src.get("actor")))} \u2192 {escape(label(names, r.get("actor")))}, '
+                   f'{placed[j][0]} \u2192 {r["t"]} ms{"" if kind == "deliver" else " (" + kind + ")"}</title></line>')
     return out

@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScenarioError
+from ..examples import resolve
 from ..exit import KINDS
 from ..faults import FaultSchedule
 from ..supervision.spec import AUTO_SHUTDOWN, RECOVERY_MODES, RESTART_TYPES, STRATEGIES
@@ -347,7 +348,11 @@ def _actors(r: _Reader, doc: dict) -> list[ActorSpec]:
                           "[supervision.children.<name>]")
         expect = r.choice(table, "expect", where, EXPECTATIONS) or "running"
         expect_exit = r.choice(table, "expect_exit", where, KINDS)
-        actors.append(ActorSpec(name, (r.path.parent / manifest) if manifest else None, table.get("init_state"),
+        try:
+            manifest_path = resolve(manifest, r.path.parent) if manifest else None
+        except ValueError as e:
+            raise r.error(f"{where}.manifest", str(e)) from None
+        actors.append(ActorSpec(name, manifest_path, table.get("init_state"),
                                 parent, expect, expect_exit, r.integer(table, "expect_incarnation", where, low=1),
                                 policy, restart, recovery, significant))
     if not actors:

@@ -91,8 +91,12 @@ def has_spec(sup: Any, child: Any) -> bool:
 def respawned(rt: Any, sup: Any) -> tuple[str, ...]:
     """The children a restarted supervisor starts, in start order: every child it was
     given, temporary ones included (OTP ``init`` gets the whole child list from the
-    callback module), but those whose first start failed (they were never given)."""
-    return tuple(c for c in sup.children if not rt._actors[c].spawn_failed)
+    callback module), but those whose first start failed (they were never given). A
+    guest supervisor (no declared policy) spawns its own children from its code again;
+    the harness starts the ones a test or tree declared under it."""
+    actors = rt._actors
+    return tuple(c for c in sup.children if not actors[c].spawn_failed
+                 and (sup.spec is not None or not actors[c].by_parent))
 
 
 def auto_shutdown(rt: Any, sup: Any, child: Any) -> None:
@@ -191,21 +195,21 @@ class _Sequence:
 
 def restart(rt: Any, child: Any, *, cause: str | None, supervisor: Any, then: Any = None) -> None:
     """Start a new incarnation of ``child`` (same id), its state per its recovery mode. A
-    restarted declarative supervisor then starts every child it was given, temporary ones
-    included, in start order, as an OTP supervisor's ``init`` starts every child spec; if
-    one of them cannot start, the supervisor's own start fails (``init_children``): it
-    ends as a failed start, and its parent's policy applies."""
+    restarted supervisor then starts every child it was given (``respawned``), temporary
+    ones included, in start order, as an OTP supervisor's ``init`` starts every child
+    spec; if one of them cannot start, the supervisor's own start fails
+    (``init_children``): it ends as a failed start, and its parent's policy applies."""
     child.last_restart_ms = rt.now
     rt.trace.add(rt.now, "restart", child.id, (
         "incarnation", child.incarnation + 1, "recovery", child.child_spec.recovery,
         "supervisor", supervisor.id, "cause", cause))
 
     def started(payload: Any) -> None:
-        if not payload or child.spec is None or not child.alive:
+        ids = respawned(rt, child) if payload and child.alive else ()
+        if not ids:
             if then is not None:
                 then(payload)
             return
-        ids = respawned(rt, child)
 
         def children_started(failed: Any) -> None:
             if failed is not None and child.alive:

@@ -1,33 +1,29 @@
-"""The process's one wasmtime Engine, and the on-disk cache of compiled components.
+"""The process's one wasmtime Engine, and compiling components through the on-disk cache.
 
-Compiling a small component takes ~10 ms and a componentize-py one seconds, so compiled
-artifacts are cached on disk, keyed by the wasm's sha256, the wasmtime version and the
-engine configuration (an artifact from another configuration fails to load). Writes are
-atomic (temp file + rename) and serialized by a lock file, so pytest-xdist workers
-share one cache and compile each component once.
+Compiling a small component takes ~10 ms and a componentize-py one 7-25 s, so compiled
+artifacts are cached on disk (``_cache``), keyed by the wasm's sha256, the wasmtime
+version and the engine configuration (an artifact from another configuration fails to
+load), so pytest-xdist workers share one cache and compile each component once. A compile
+that takes a second or more says so in one line (a warning on the ``theater_harness.wasm``
+logger); a cache folder that cannot be written is warned about once per process, and
+components are then compiled in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-from contextlib import contextmanager
+import logging
+import time
 from importlib.metadata import version as _dist_version
 from pathlib import Path
-from typing import Iterator
 
 import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime.component import Component
 
 from ..errors import ComponentError
-from . import _memory
-
-try:  # POSIX advisory locks; elsewhere the atomic rename alone keeps the cache sound
-    import fcntl
-except ImportError:  # pragma: no cover - not on Linux
-    fcntl = None  # type: ignore[assignment]
+from . import _cache, _memory
+from ._cache import cache_dir  # noqa: F401  (re-exported as wasm.cache_dir)
 
 WASMTIME_VERSION = _dist_version("wasmtime")
 
@@ -82,31 +78,13 @@ def __getattr__(name: str) -> object:  # ``_engine.ENGINE``, made lazily
     raise AttributeError(name)
 
 
-def cache_dir() -> Path:
-    """Where compiled components live: ``$THEATER_HARNESS_CACHE``, else the XDG cache."""
-    explicit = os.environ.get("THEATER_HARNESS_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "theater-harness" / "components"
+def fingerprint() -> str:
+    """16 hex digits for this wasmtime version and engine configuration."""
+    return hashlib.sha256(f"{WASMTIME_VERSION}|{ENGINE_CONFIG}".encode()).hexdigest()[:16]
 
 
 def cache_key(wasm_sha256: str) -> str:
-    fingerprint = hashlib.sha256(f"{WASMTIME_VERSION}|{ENGINE_CONFIG}".encode()).hexdigest()[:16]
-    return f"{wasm_sha256}-{fingerprint}"
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return f"{wasm_sha256}-{fingerprint()}"
 
 
 def _compile(wasm: bytes, source: str) -> Component:
@@ -122,48 +100,79 @@ def _compile(wasm: bytes, source: str) -> Component:
         raise ComponentError(f"not a valid WebAssembly component{hint}: {first}", file=source) from None
 
 
+# Compile times are measured with the OS's monotonic clock, for the notice only: outside
+# the simulation, they never reach a trace or any decision the runtime makes.
+_clock = time.perf_counter
+NOTICE_AFTER_S = 1.0  # a compile this slow or slower is worth a line
+log = logging.getLogger("theater_harness.wasm")
+_warned: set[tuple[str, str]] = set()  # (cache folder, what failed)
+
+
 def load_component(wasm: bytes, source: str, *, use_cache: bool = True) -> tuple[Component, str, bool]:
     """Compile ``wasm`` or load it from the cache; returns (component, sha256, cache_hit)."""
     digest = hashlib.sha256(wasm).hexdigest()
     if not use_cache:
-        return _compile(wasm, source), digest, False
-    directory = cache_dir()
+        component, seconds = _timed_compile(wasm, source)
+        _notice(source, len(wasm), seconds, "not cached (use_cache=False)")
+        return component, digest, False
+    directory = _cache.cache_dir()
+    max_bytes = _cache.cap()  # a bad $THEATER_HARNESS_CACHE_MAX fails here, whatever the cache holds
+    key = cache_key(digest)
+    artifact = directory / f"{key}{_cache.SUFFIX}"
+    component = _load_cached(artifact)
+    if component is not None:
+        return component, digest, True
+    compiled: tuple[Component, float] | None = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return _compile(wasm, source), digest, False
-    key = cache_key(digest)
-    artifact = directory / f"{key}.cwasm"
-    if artifact.exists():
-        component = _deserialize(artifact)
-        if component is not None:
-            return component, digest, True
-    with _locked(directory / f"{key}.lock"):
-        if artifact.exists():  # another worker compiled it while we waited
-            component = _deserialize(artifact)
+        with _cache.locked(_cache.compile_lock(directory, key)):
+            component = _load_cached(artifact)  # another worker compiled it while we waited
             if component is not None:
                 return component, digest, True
-        component = _compile(wasm, source)
-        _write_atomically(artifact, bytes(component.serialize()))
+            compiled = _timed_compile(wasm, source)
+            _cache.write_atomically(artifact, bytes(compiled[0].serialize()))
+    except OSError as exc:
+        _warn_once(directory, "cannot write the compiled-component cache", exc,
+                   f"components are compiled in memory (set {_cache.DIR_VARIABLE} to a writable folder)")
+        component, seconds = compiled or _timed_compile(wasm, source)
+        _notice(source, len(wasm), seconds, "not cached (the cache folder cannot be written)")
+        return component, digest, False
+    try:
+        _cache.evict(directory, max_bytes, keep=artifact)
+    except OSError as exc:
+        _warn_once(directory, "cannot evict from the compiled-component cache", exc,
+                   "it may grow past its cap (run `theater-harness cache info`)")
+    component, seconds = compiled
+    _notice(source, len(wasm), seconds, f"cached in {_cache.display(directory)}")
     return component, digest, False
 
 
-def _deserialize(artifact: Path) -> Component | None:
-    try:
-        return Component.deserialize_file(engine(), str(artifact))
-    except wasmtime.WasmtimeError:
-        return None  # truncated or from another build: recompile over it
+def _timed_compile(wasm: bytes, source: str) -> tuple[Component, float]:
+    started = _clock()
+    component = _compile(wasm, source)
+    return component, _clock() - started
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+def _notice(source: str, size: int, seconds: float, where: str) -> None:
+    """One line for a compile that took a second or more; nothing for a quicker one."""
+    if seconds >= NOTICE_AFTER_S:
+        log.warning("theater-harness: compiled %s (%s) in %.1f s, %s",
+                    Path(source).name, _cache.format_bytes(size), seconds, where)
+
+
+def _warn_once(directory: Path, what: str, exc: OSError, consequence: str) -> None:
+    """Warn once per process and cache folder (a run goes on without the cache)."""
+    if (str(directory), what) in _warned:
+        return
+    _warned.add((str(directory), what))
+    log.warning("theater-harness: %s: %s: %s; %s", what, exc.filename or directory, exc.strerror or exc, consequence)
+
+
+def _load_cached(artifact: Path) -> Component | None:
+    """The cached component, marked as used now; None if it is missing or unusable."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        component = Component.deserialize_file(engine(), str(artifact))
+    except (wasmtime.WasmtimeError, OSError):
+        return None  # missing, evicted meanwhile, truncated or from another build: compile (over it)
+    _cache.touch(artifact)
+    return component
