@@ -162,8 +162,10 @@ class Dirs:
         return env
 
 
-def _artifacts(cache: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in cache.glob("*.cwasm")}
+def _artifacts(cache: Path) -> dict[str, tuple[int, int]]:
+    """Each entry's size and inode: a rewrite (a temporary file renamed over it) changes the
+    inode. Not its modification time, which every load renews (the cache's LRU order)."""
+    return {p.name: (p.stat().st_size, p.stat().st_ino) for p in cache.glob("*.cwasm")}
 
 
 def _pytest_args(dirs: Dirs, *args: str) -> list[str]:
