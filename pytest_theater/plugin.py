@@ -125,8 +125,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     """For the whole of a test (setup, call, teardown): seeds for the runtimes it makes,
     and the list of them."""
     runs = item.stash[RUNS_KEY] = TestRuns(item)
-    with runs.active():
-        return (yield)
+    try:
+        with runs.active():
+            return (yield)
+    finally:
+        runs.release()  # the item outlives the test (until the session ends): its runtimes need not
 
 
 @pytest.hookimpl(wrapper=True)
@@ -178,8 +181,10 @@ def _runtime_for(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def theater(request: pytest.FixtureRequest) -> Any:
     """A fresh ``theater_harness.Runtime`` seeded for this test (``@pytest.mark.theater``
-    sets its seed and options)."""
-    return _runtime_for(request)
+    sets its seed and options), closed at teardown (its actors' wasm freed at once)."""
+    runtime = _runtime_for(request)
+    yield runtime
+    runtime.close()
 
 
 class SimClock:

@@ -16,6 +16,13 @@ context variable: nothing is left behind for the next test):
 
 Runtimes made in such shared fixtures are kept apart (``own`` leaves them out): they
 outlive the test, so the determinism check does not compare them.
+
+The list holds runtimes, so it keeps only what is read: the failure report reads the
+test's last runtime (its own, else a shared fixture's), so only the last of each is
+kept, except under ``--theater-check-determinism``, which compares them all; and the
+list is dropped when the test is over. A runtime the test no longer refers to can then
+be freed, with its actors' wasm: a test that made many runtimes (a long Hypothesis run)
+kept them all alive, and ran out of memory mappings (issue 11, D5).
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ class TestRuns:
         self.item = item
         self.seed = seed_for(item)
         self.fixtures: list[list] = []  # fixtures being set up, innermost last: [fixturedef, count]
+        # every runtime is kept only for the determinism check, which compares them all
+        self.keep_all = item.config.pluginmanager.has_plugin("theater-determinism")
         self.reset()
 
     def reset(self) -> None:
@@ -54,7 +63,8 @@ class TestRuns:
 
     @property
     def runtimes(self) -> list:
-        """Every runtime made during the test, in creation order."""
+        """The runtimes kept of those made during the test, in creation order: the last one
+        (and the last a shared fixture made), or all of them under the determinism check."""
         return [runtime for runtime, _ in self.made]
 
     @property
@@ -80,8 +90,17 @@ class TestRuns:
         return runtime_seed(self.seed, index)
 
     def created(self, runtime: Any) -> None:
-        if CURRENT.get() is self:  # not a test of a pytest session run inside this one (pytester)
-            self.made.append((runtime, self._shared_fixture() is not None))
+        if CURRENT.get() is not self:  # a test of a pytest session run inside this one (pytester)
+            return
+        shared = self._shared_fixture() is not None
+        if not self.keep_all:  # the report reads the last one: let go of the one before, if alike
+            self.made = [entry for entry in self.made if entry[1] != shared]
+        self.made.append((runtime, shared))
+
+    def release(self) -> None:
+        """The test is over: forget its runtimes (those it dropped can then be freed)."""
+        self.made = []
+        self.focus = None
 
     def _shared_fixture(self) -> list | None:
         if self.fixtures and self.fixtures[-1][0].scope != "function":

@@ -20,8 +20,10 @@ ACTORS = Path(__file__).resolve().parent.parent / "scenarios" / "actors"
 SUPERVISORS = ["sup_all", "sup_one", "sup_perm", "worker_sup"]
 # Deliberately broken supervisors (mutants the harness's own checks must catch).
 MUTANT_SUPERVISORS = ["sup_never", "sup_wrong"]
+# Hostile actors: each exhausts a host-side resource, for the harness's bounds to stop (test_hostile.py).
+HOSTILE = ["chain_bomb", "log_bomb", "self_loop", "spawn_bomb", "state_hog"]
 ALL_ACTORS = sorted(["ballast", "counter", "counter_a", "crasher", "echo", "hog", "keeper", "looper",
-                     "pinger", "random_user", "sleeper", *SUPERVISORS, *MUTANT_SUPERVISORS])
+                     "pinger", "random_user", "sleeper", *SUPERVISORS, *MUTANT_SUPERVISORS, *HOSTILE])
 
 MSC = "theater:simple/message-server-client"
 RUNTIME = "theater:simple/runtime"
@@ -179,11 +181,16 @@ SUPERVISOR_IMPORTS = {RUNTIME: ["log"], SUP: ["get-child-events", "get-child-sta
                      RANDOM: ["generate-uuid", "random-bytes", "random-float", "random-range"]}),
     ("sleeper", {RUNTIME: ["log"], TIMING: ["deadline", "now", "sleep"]}),
     *((name, SUPERVISOR_IMPORTS) for name in SUPERVISORS),
+    ("chain_bomb", {RUNTIME: ["get-chain"]}),
+    ("log_bomb", {RUNTIME: ["log"]}),
+    ("self_loop", {RUNTIME: ["log"], MSH: ["send"]}),
+    ("spawn_bomb", {SUP: ["list-children", "spawn"]}),
+    ("state_hog", {}),
 ])
 def test_imports_and_exports(name, expected):
     assert imports_of(name) == expected
     exports = component(name).type.exports(ENGINE)
-    supervisor = name in SUPERVISORS
+    supervisor = name in SUPERVISORS or name == "spawn_bomb"
     assert sorted(exports) == ["theater:simple/actor", MSC] + ([SUP_HANDLERS] if supervisor else [])
     assert functions(exports["theater:simple/actor"]) == ["init"]
     assert functions(exports[MSC]) == [
@@ -1095,3 +1102,122 @@ def test_sup_never_never_restarts(children, failed):
     assert a.child_error(state, failed, b'{"error":"trap"}') == (state,)  # the child stays listed
     assert sup.calls == []
     assert a.logs == [f"sup_never: ignoring failure of {failed}"]
+
+
+# --------------------------------------------------------------------------
+# hostile actors: spawn_bomb, log_bomb, self_loop, chain_bomb, state_hog
+# --------------------------------------------------------------------------
+
+def test_spawn_bomb_without_depth_waits_for_a_command():
+    sup = Supervision()
+    a = Actor("spawn_bomb", sup.host())
+    assert a.init(None) == (None,)
+    assert a.init(b'{"other":1}') == (b'{"other":1}',)
+    assert sup.calls == []
+    assert a.send(b"s", b"what") == (b"s",)
+    assert a.request(b"s", b"ping") == (b"s", (b"pong",))
+    assert a.request(b"s", b"other") == (b"s", (b"unknown",))
+    sup.children = ["c1", "c2"]
+    assert a.request(b"s", b"children") == (b"s", (b"2",))
+
+
+def test_spawn_bomb_init_spawns_the_next_copy_one_level_deeper():
+    sup = Supervision()
+    a = Actor("spawn_bomb", sup.host())
+    assert a.init(b'{"depth":4}') == (b'{"depth":4}',)
+    assert sup.calls == [("spawn", "spawn_bomb.toml", b'{"depth":5}')]
+
+
+def test_spawn_bomb_bomb_and_wide():
+    sup = Supervision()
+    a = Actor("spawn_bomb", sup.host())
+    assert a.send(None, b"bomb") == (None,)
+    assert a.send(None, b"wide:3") == (None,)
+    assert a.send(None, b"wide:x") == (None,)  # not a number: ignored
+    assert sup.calls == [("spawn", "spawn_bomb.toml", b'{"depth":1}')] + [("spawn", "spawn_bomb.toml", None)] * 3
+
+
+def test_spawn_bomb_fails_with_the_end_of_the_spawn_error():
+    sup = Supervision()
+    sup.fail = {"spawn": "child failed to start: " + "x" * 300 + " more than max_spawn_depth 100"}
+    a = Actor("spawn_bomb", sup.host())
+    tail = ("x" * 300 + " more than max_spawn_depth 100")[-200:]
+    assert a.init(b'{"depth":7}') == f"spawn_bomb: spawn failed at depth 7: ...{tail}"
+    sup.fail = {"spawn": "no"}
+    assert a.send(None, b"bomb") == "spawn_bomb: spawn failed at depth 0: no"
+    assert a.send(None, b"wide:5") == "spawn_bomb: spawn failed at depth 0: no"
+    assert len(sup.calls) == 3  # "wide" stops at the first err
+
+
+def test_spawn_bomb_supervisor_handlers_change_nothing():
+    a = Actor("spawn_bomb", Supervision().host())
+    assert a.child_error(b"s", "c1", b"{}") == (b"s",)
+    assert a.child_exit(b"s", "c1", b"bye") == (b"s",)
+    assert a.child_external_stop(b"s", "c1") == (b"s",)
+
+
+def test_log_bomb_logs_count_lines_of_bytes_in_one_call():
+    a = Actor("log_bomb")
+    assert a.init(None) == (None,)
+    assert a.send(b"s", b"log:3:5") == (b"s",)
+    assert a.logs == ["xxxxx"] * 3
+    for ignored in (b"log:3", b"log:x:5", b"log:3:y", b"other", b"log::5"):
+        assert a.send(b"s", ignored) == (b"s",)
+    assert a.logs == ["xxxxx"] * 3
+    assert a.send(None, b"log:2:0") == (None,)
+    assert a.logs[3:] == ["", ""]
+    assert a.request(None, b"ping") == (None, (b"pong",))
+
+
+class Sends:
+    """A stubbed message-server-host.send that records its calls (err: a string to return)."""
+
+    def __init__(self, err=None):
+        self.sent, self.err = [], err
+
+    def host(self):
+        return {MSH: {"send": lambda to, msg: self.sent.append((to, msg)) or self.err}}
+
+
+def test_self_loop_sends_the_message_on_and_counts():
+    sends = Sends()
+    a = Actor("self_loop", sends.host())
+    assert a.init(None) == (None,)
+    state = state_of(a.send(None, b"loop:me"))
+    assert state == b'{"count":1}'
+    state = state_of(a.send(state, b"loop:me"))
+    assert state == b'{"count":2}'
+    assert sends.sent == [("me", b"loop:me")] * 2
+    assert a.send(state, b"other") == (state,)
+    assert a.request(state, b"count") == (state, (b"2",))
+    assert a.request(None, b"count") == (None, (b"0",))
+
+
+def test_self_loop_stops_when_the_host_refuses_the_send():
+    a = Actor("self_loop", Sends(err="actor me is not running").host())
+    assert a.send(None, b"loop:me") == (b'{"count":1}',)
+    assert a.logs == ["self_loop: send failed: actor me is not running"]
+
+
+def test_chain_bomb_asks_for_its_chain_n_times():
+    a = Actor("chain_bomb", Requests(chain_length=5).host())
+    assert a.init(None) == (None,)
+    state = state_of(a.send(None, b"chain:3"))
+    assert json.loads(state) == {"calls": 3, "events": 5}
+    state = state_of(a.send(state, b"chain:2"))
+    assert json.loads(state) == {"calls": 5, "events": 5}
+    assert a.send(state, b"chain:x") == (state,)
+    assert a.request(state, b"events") == (state, (b"5",))
+    assert a.request(None, b"events") == (None, (b"0",))
+
+
+def test_state_hog_returns_states_and_replies_of_any_size():
+    a = Actor("state_hog")
+    assert a.init(None) == (None,)
+    assert a.send(None, b"grow:10") == (b"s" * 10,)
+    assert a.send(b"kept", b"grow:x") == (b"kept",)
+    assert a.request(b"abc", b"reply:7") == (b"abc", (b"r" * 7,))
+    assert a.request(b"abc", b"size") == (b"abc", (b"3",))
+    assert a.request(None, b"size") == (None, (b"0",))
+    big = state_of(a.send(None, b"grow:100000"))
+    assert len(big) == 100_000 and big.count(b"s") == 100_000

@@ -6,6 +6,12 @@ A heap holds them, with a FIFO lane beside it for the current instant (see Sched
 Time moves in one place (the run loops: ``step``), only forward, and jumps straight to the
 next event when nothing is runnable. A blocking host call runs the scheduler
 re-entrantly (``run_while``) from inside a wasm call.
+
+Two things end the run loops without an exception (``halt``), through the owner's hooks:
+more than ``max_events_per_instant`` events at one virtual instant (``on_instant_limit``:
+something keeps itself busy without letting time pass), and a ``MemoryError`` out of an
+event (``on_memory_error``: the OS refused the process memory or a memory map). Without a
+hook, the first raises ``SimulationError`` and the second propagates.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ NORMAL = 1
 TIMER = 2
 
 DEFAULT_MAX_EVENTS = 1_000_000
+_NO_BOUND = 1 << 62
 
 
 class Scheduler:
     """A discrete-event scheduler over a ``VirtualClock``."""
 
-    __slots__ = ("clock", "_heap", "_lane", "_seq", "_cancelled", "events_run", "halted")
+    __slots__ = ("clock", "_heap", "_lane", "_seq", "_cancelled", "events_run", "halted", "max_events_per_instant",
+                 "_instant_start", "on_instant_limit", "on_memory_error")
 
     def __init__(self, clock: VirtualClock | None = None):
         self.clock = clock if clock is not None else VirtualClock()
@@ -45,6 +53,10 @@ class Scheduler:
         self._cancelled: set[int] = set()  # seqs of cancelled entries, skipped when reached
         self.events_run = 0
         self.halted: str | None = None  # set by halt(): run loops stop
+        self.max_events_per_instant = _NO_BOUND  # events at one virtual instant before on_instant_limit
+        self._instant_start = 0  # events_run when the clock last moved
+        self.on_instant_limit: Callable[[int], None] | None = None  # called with the count; must halt
+        self.on_memory_error: Callable[[MemoryError], None] | None = None  # must halt
 
     @property
     def now(self) -> int:
@@ -110,8 +122,15 @@ class Scheduler:
         when = entry[0]
         if when != self.clock._now:
             self.clock._advance_to(when)  # the one place virtual time moves
+            self._instant_start = self.events_run
         self.events_run += 1
-        entry[3](*entry[4])
+        if self.events_run - self._instant_start > self.max_events_per_instant:
+            self._instant_limit()
+            return False
+        try:
+            entry[3](*entry[4])
+        except MemoryError as exc:
+            self._memory_error(exc)
         return True
 
     def run_until_idle(self, max_events: int = DEFAULT_MAX_EVENTS) -> int:
@@ -131,8 +150,15 @@ class Scheduler:
             when = entry[0]
             if when != clock._now:
                 clock._advance_to(when)
+                self._instant_start = self.events_run
             self.events_run += 1
-            entry[3](*entry[4])
+            if self.events_run - self._instant_start > self.max_events_per_instant:
+                self._instant_limit()
+                break
+            try:
+                entry[3](*entry[4])
+            except MemoryError as exc:
+                self._memory_error(exc)
             ran += 1
             if ran >= max_events and self.peek() is not None:
                 raise SimulationError(
@@ -160,6 +186,7 @@ class Scheduler:
                 )
         if self.halted is None and self.clock._now < until:
             self.clock._advance_to(until)
+            self._instant_start = self.events_run
         return ran
 
     def run_while(self, condition: Callable[[], bool]) -> bool:
@@ -169,6 +196,20 @@ class Scheduler:
             if self.halted is not None or not self.step():
                 return not condition()
         return True
+
+    def _instant_limit(self) -> None:
+        count = self.events_run - self._instant_start
+        if self.on_instant_limit is None:
+            raise SimulationError(f"{count} events at {self.clock._now} ms, more than max_events_per_instant "
+                                  f"{self.max_events_per_instant}: something loops without letting virtual time pass")
+        self.on_instant_limit(count)
+        self.halt(f"{count} events at {self.clock._now} ms")
+
+    def _memory_error(self, exc: MemoryError) -> None:
+        if self.on_memory_error is None:
+            raise exc
+        self.on_memory_error(exc)
+        self.halt(f"out of memory: {exc}")
 
     def halt(self, reason: str) -> None:
         """Stop every run loop (the run has ended, e.g. the root supervisor failed)."""

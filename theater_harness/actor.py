@@ -30,7 +30,8 @@ class Actor:
         "stop_requested", "shutdown_data", "dispatch_pending", "fuel", "memory", "spawn_order",
         "init_state", "accepts_messages", "suspended", "wait", "spec", "child_spec", "restart_times",
         "consecutive_restarts", "last_restart_ms", "journal", "probe", "spawn_failed", "deleted_specs",
-        "end_posted", "end_settled", "by_parent",
+        "end_posted", "end_settled", "by_parent", "depth", "instant_ms", "instant_calls", "call_usage",
+        "chain_bytes",
     )
 
     def __init__(self, actor_id: str, name: str, manifest: "Manifest", component: "ActorComponent",
@@ -81,6 +82,15 @@ class Actor:
         self.spawn_order = spawn_order
         self.init_state = init_state  # the merged state passed to init
         self.accepts_messages = "message-server" in manifest.handler_types
+        # For the runtime's bounds (limits.py): how deep it is under its root (0 for a root),
+        # the virtual instant of its last call and its calls then, and what its current
+        # call has handed the host ([log bytes, log lines, message bytes]; None: nothing yet),
+        # and the bytes its current incarnation added to its chain.
+        self.depth = 0
+        self.instant_ms = -1
+        self.instant_calls = 0
+        self.call_usage: list[int] | None = None
+        self.chain_bytes = 0
 
     @property
     def alive(self) -> bool:

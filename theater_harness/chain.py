@@ -22,7 +22,6 @@ from typing import Any
 from .errors import ChainFileError
 
 _DEC = tuple(str(i) for i in range(256))  # the decimal text of every byte value
-_BYTES_EXPECTED = "expected a list of integers 0..255"
 
 
 def _ints(data: bytes) -> str:
@@ -148,42 +147,11 @@ class EventChain:
         return self.hash_at(-1) if self._raw else None
 
 
-def _byte_list(value: Any, file: str | None, field: str) -> bytes:
-    if type(value) is not list or not {type(v) for v in value} <= {int}:
-        raise ChainFileError(_BYTES_EXPECTED, file=file, field=field)
-    try:
-        return bytes(value)
-    except ValueError:
-        raise ChainFileError(_BYTES_EXPECTED, file=file, field=field) from None
-
-
 def _event_from_json(obj: Any, index: int, file: str | None) -> ChainEvent:
-    """A ChainEvent from Theater's JSON form, or ChainFileError naming the bad key."""
-    where = f"events[{index}]"
-    if not isinstance(obj, dict):
-        raise ChainFileError("expected an object with keys hash, parent_hash, event_type, data",
-                             file=file, field=where)
-    for key in ("hash", "parent_hash", "event_type", "data"):
-        if key not in obj:
-            raise ChainFileError("missing", file=file, field=f"{where}.{key}")
-    parent = obj["parent_hash"]
-    event_type = obj["event_type"]
-    if not isinstance(event_type, str):
-        raise ChainFileError("expected a string", file=file, field=f"{where}.event_type")
-    description = obj.get("description")
-    if description is not None and not isinstance(description, str):
-        raise ChainFileError("expected a string or null", file=file, field=f"{where}.description")
-    time_ms = obj.get("time_ms", 0)
-    if type(time_ms) is not int:
-        raise ChainFileError("expected an integer", file=file, field=f"{where}.time_ms")
-    return ChainEvent(
-        hash=_byte_list(obj["hash"], file, f"{where}.hash"),
-        parent_hash=None if parent is None else _byte_list(parent, file, f"{where}.parent_hash"),
-        event_type=event_type,
-        data=_byte_list(obj["data"], file, f"{where}.data"),
-        description=description,
-        time_ms=time_ms,
-    )
+    """A ChainEvent from Theater's JSON form (``schema.chain``), or ChainFileError naming the bad key."""
+    from .schema.chain import check_event
+
+    return ChainEvent(*check_event(obj, index, file))
 
 
 def verify_chain(events: Iterable[ChainEvent | Mapping[str, Any]]) -> int | None:
@@ -207,19 +175,11 @@ def verify_chain(events: Iterable[ChainEvent | Mapping[str, Any]]) -> int | None
 
 
 def load_chain_file(path: str | Path) -> list[ChainEvent]:
-    """Read a chain in Theater's JSON format (a list of events); does not verify hashes."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChainFileError(f"cannot read chain file: {exc}", file=file) from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ChainFileError(f"not valid JSON: {exc}", file=file) from None
-    if not isinstance(raw, list):
-        raise ChainFileError(f"expected a JSON list of events, got {type(raw).__name__}", file=file)
-    return [_event_from_json(obj, i, file) for i, obj in enumerate(raw)]
+    """Read a chain in Theater's JSON format (a list of events), validated by its schema
+    (``schema.chain``); does not verify hashes."""
+    from .schema.chain import read_chain
+
+    return [ChainEvent(*fields) for fields in read_chain(path)]
 
 
 def dump_chain(events: Iterable[ChainEvent], *, description: bool = False, time_ms: bool = False,
@@ -276,8 +236,20 @@ def _materialize(recipe: tuple | Callable[[], bytes]) -> bytes:
     if code == WASM_RESULT:
         return wasm_result_data(recipe[1], recipe[2], to_json_bytes(recipe[3]))
     if code == HOST_CALL:
-        return host_call_data(recipe[1], recipe[2], host_input_json(recipe[3]), host_output_json(recipe[4]))
+        return host_call_data(recipe[1], recipe[2], host_input_json(recipe[3]),
+                              host_output_json(recorded_result(recipe[2], recipe[4])))
     raise ValueError(f"unknown event data recipe {code!r}")
+
+
+def recorded_result(function: str, result: Any) -> Any:
+    """What the chain records as a host call's result: the result itself, except for
+    ``runtime.get-chain``, whose output Theater records as the number of events it returned
+    (its runtime handler: ``chain_events.len() as u64``). The chain is in the chain
+    already; recording it again at every call would make each record hold all the ones
+    before it, so that the chain grew tenfold at each call (issue 11, D3)."""
+    if function == "get-chain" and isinstance(result, Mapping):
+        return len(result["events"])
+    return result
 
 
 def host_input_json(args: list | tuple) -> bytes:

@@ -9,8 +9,10 @@
 
 Exit status: 0 when everything went as expected; 1 when an invariant or an expectation
 did not hold (an actor failed unexpectedly, ...), a replay differs, or a chain does not
-verify; 2 for bad input (a file that cannot be read, a manifest or scenario that is not
-valid), with a message naming the file, the table and the key.
+verify; 2 for bad input (a file that cannot be read or written, a manifest, scenario, fault
+schedule, trace or chain that is not valid: every file is validated by its schema before
+anything runs), with a message naming the file, the table and the key; 3 for a bug in
+theater-harness itself ("internal error", with how to report it; never for bad input).
 """
 
 from __future__ import annotations
@@ -21,32 +23,68 @@ import logging
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from . import report
 from .chain import load_chain_file, verify_chain
-from .errors import HarnessError, ScenarioError
-from .faults import FaultSchedule
+from .errors import HarnessError, LocatedError, ScenarioError, SimulationError
+from .faults import Fault, FaultSchedule
 from .runtime import Runtime
+from .schema import _core
+from .schema.scenario import MAX_EXAMPLES
 
-OK, FAILED, BAD_INPUT = 0, 1, 2
+OK, FAILED, BAD_INPUT, INTERNAL_ERROR = 0, 1, 2, 3
+TRACEBACK_VARIABLE = "THEATER_HARNESS_TRACEBACK"  # set: an internal error also prints its traceback
 
 
-def _write_trace(runtime: Runtime, destination: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    destination.write_text(runtime.trace.to_json(indent=1) + "\n", encoding="utf-8")
+def _write_text(destination: str | Path, text: str, what: str) -> None:
+    """Write a file the command was asked to write (its folder made first), or a clear error."""
+    problem = _core.path_problem(destination)
+    if problem is not None:
+        raise LocatedError(f"cannot write the {what}: {problem}", file=str(destination))
+    destination = Path(destination)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise LocatedError(f"cannot write the {what}: a file is in the way of its folder "
+                           f"{destination.parent}", file=str(destination)) from None
+    except OSError as exc:
+        raise LocatedError(f"cannot write the {what}: cannot make its folder: {exc}", file=str(destination)) from None
+    try:
+        destination.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LocatedError(f"cannot write the {what}: {exc}", file=str(destination)) from None
+
+
+def _write_trace(runtime: Runtime, destination: str | Path) -> None:
+    _write_text(destination, runtime.trace.to_json(indent=1) + "\n", "trace")
+
+
+def _given_path(text: str | Path, what: str) -> Path:
+    """A path the command was given, refused when no file can have it (empty, a NUL byte)."""
+    problem = _core.path_problem(text)
+    if problem is not None:
+        raise LocatedError(f"not a usable {what} path: {problem}", file=str(text))
+    return Path(text)
 
 
 def _run_manifest(path: Path, seed: int, trace_out: Path | None) -> int:
     rt = Runtime(seed)
     actor_id = rt.spawn(path)
-    rt.run_until_idle()
+    stopped = None
+    try:
+        rt.run_until_idle()
+    except SimulationError as exc:  # its max_events: a failure of this run, reported with its trace
+        stopped = f"the run stopped: {exc}"
     print(report.summary(rt, f"== manifest {path} (seed {seed})"))
     if trace_out:
         _write_trace(rt, trace_out)
     view = rt.actor(actor_id)
-    if view.status == "failed":
-        print(f"FAILED: {view.name} failed: {view.exit_reason}")
+    failure = (stopped or (f"{view.name} failed: {view.exit_reason}" if view.status == "failed" else None)
+               or (f"the run ended early: {rt.ended}" if rt.ended is not None else None))
+    if failure:
+        print(f"FAILED: {failure}")
         return FAILED
     print("ok")
     return OK
@@ -73,17 +111,19 @@ class _Progress:
 def cmd_run(args: argparse.Namespace) -> int:
     from .scenario import SUFFIX, find_scenarios, load_scenario, run_scenario
 
-    paths = [Path(p) for p in args.paths]
-    for path in paths:
-        if not path.exists():
-            print(f"error: {path}: no such file or folder", file=sys.stderr)
-            return BAD_INPUT
-    if len(paths) == 1 and paths[0].is_file() and not paths[0].name.endswith(SUFFIX):
-        return _run_manifest(paths[0], args.seed if args.seed is not None else 0, args.trace_out)
-    files = [f for path in paths for f in find_scenarios(path)]
+    paths = [_given_path(p, "scenario") for p in args.paths]
+    try:
+        for path in paths:
+            if not path.exists():  # (a LocatedError: it quotes a name no terminal can show)
+                raise LocatedError("no such file or folder", file=str(path))
+        if len(paths) == 1 and paths[0].is_file() and not paths[0].name.endswith(SUFFIX):
+            return _run_manifest(paths[0], args.seed if args.seed is not None else 0, args.trace_out)
+        files = [f for path in paths for f in find_scenarios(path)]
+    except OSError as exc:
+        raise LocatedError(f"cannot look for scenarios: {exc}", file=exc.filename) from None
     if not files:
-        print(f"error: no *{SUFFIX} files under {', '.join(map(str, paths))}", file=sys.stderr)
-        return BAD_INPUT
+        raise LocatedError(f"no *{SUFFIX} files under {', '.join(map(str, paths))}".encode(
+            "utf-8", "backslashreplace").decode("utf-8"))
     scenarios = [load_scenario(f) for f in files]  # all validated before any runs
     rows = []
     coverage = None
@@ -145,34 +185,22 @@ def _summary_table(rows: list) -> None:
 
 def _read(path: str, what: str) -> str:
     """A file the command was given, or a clear error naming it."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{what} file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read the {what} file: {exc}", file=path) from None
+    def error(field: str | None, message: str) -> ScenarioError:
+        return ScenarioError(message, file=path, field=field)
 
-
-def _load_trace(path: str) -> dict:
-    try:
-        doc = json.loads(_read(path, "trace"))
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"not a trace JSON file: {exc}", file=path) from None
-    if not isinstance(doc, dict) or "records" not in doc:
-        raise ScenarioError("not a theater-harness trace (no 'records')", file=path)
-    return doc
+    return _core.read_text(path, error, cannot=f"cannot read the {what} file", not_found=f"{what} file not found")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from .scenario import load_scenario, run_scenario
 
     if args.trace is not None:
-        saved = _load_trace(args.trace)
-        scenario_path = args.scenario or saved.get("scenario_path")
+        saved = report.read_trace(args.trace)  # validated whole: header, faults and records
+        scenario_path = args.scenario or saved.scenario_path
         if not scenario_path:
             raise ScenarioError("the trace names no scenario (scenario_path); pass --scenario FILE", file=args.trace)
-        seed = saved.get("seed") if args.seed is None else args.seed
-        schedule = FaultSchedule.from_dicts(saved.get("faults", []), source=args.trace)
+        seed = saved.seed if args.seed is None else args.seed
+        schedule = FaultSchedule(Fault(**values) for values in saved.faults)
     else:
         if args.scenario is None or args.seed is None:
             raise ScenarioError("replay needs a saved trace, or --scenario FILE and --seed N (and --schedule FILE)")
@@ -187,28 +215,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for violation in result.violations[:10]:
         print(f"  VIOLATED: {violation}")
     if args.trace_out:
-        _write_trace(result.runtime, Path(args.trace_out))
+        _write_trace(result.runtime, args.trace_out)
     if saved is None:
         return OK if result.ok else FAILED
     fresh = json.loads(result.runtime.trace.to_json())
-    if fresh == saved:
-        print(f"identical: the replay gave the saved trace ({len(saved['records'])} records)")
+    if fresh == saved.to_dict():
+        print(f"identical: the replay gave the saved trace ({len(saved.records)} records)")
         return OK
-    first = next((i for i, (a, b) in enumerate(zip(saved["records"], fresh["records"])) if a != b),
-                 min(len(saved["records"]), len(fresh["records"])))
+    first = next((i for i, (a, b) in enumerate(zip(saved.records, fresh["records"])) if a != b),
+                 min(len(saved.records), len(fresh["records"])))
     print(f"differs: the replay's trace departs from the saved one at record {first}")
     return FAILED
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    trace = _load_trace(args.trace)
-    title = trace.get("scenario") or Path(args.trace).name
-    print(f"== {title} (seed {trace.get('seed')})")
+    trace = report.read_trace(args.trace)  # validated whole, so every view below can read it
+    title = trace.scenario or Path(args.trace).name
+    print(f"== {title} (seed {trace.seed})")
     print(report.render_tree(trace))
     print()
     print(report.render_timeline(trace, around_ms=args.around, window=args.window))
     if args.html:
-        Path(args.html).write_text(report.render_html(trace, title=title), encoding="utf-8")
+        _write_text(args.html, report.render_html(trace, title=title), "page")
         print(f"\nwrote {args.html}")
     return OK
 
@@ -232,7 +260,7 @@ def cmd_verify_chain(args: argparse.Namespace) -> int:
 def _cap_text() -> str:
     from .wasm import _cache
 
-    cap, setting = _cache.cap(), os.environ.get(_cache.CAP_VARIABLE, "").strip()
+    cap, setting = _cap(), os.environ.get(_cache.CAP_VARIABLE, "").strip()
     where = f"{_cache.CAP_VARIABLE}={setting}" if setting else f"the default; {_cache.CAP_VARIABLE} sets it"
     return f"{'no cap' if cap is None else 'cap ' + _cache.format_bytes(cap)} ({where})"
 
@@ -244,10 +272,33 @@ def _cache_error(exc: OSError, directory: Path, doing: str) -> HarnessError:
                              f"{exc.strerror or exc}")
 
 
+def _cache_dir() -> Path:
+    """The cache's folder, refused when ``$THEATER_HARNESS_CACHE`` cannot name one."""
+    from .wasm import _cache
+
+    directory = _cache.cache_dir()
+    problem = _core.path_problem(directory)
+    if problem is not None:
+        raise _cache.CacheError(f"{_cache.DIR_VARIABLE}: {problem}")
+    return directory
+
+
+def _cap() -> int | None:
+    """The cache's cap (``$THEATER_HARNESS_CACHE_MAX``), refused when out of range."""
+    from .wasm import _cache
+
+    try:
+        return _cache.cap()
+    except (OverflowError, ValueError):  # e.g. 400 digits: a float's infinity
+        raise _cache.CacheError(f"{_cache.CAP_VARIABLE}: {os.environ.get(_cache.CAP_VARIABLE, '')[:40]!r} is not "
+                                f"a size a cache can have; give bytes or a number with K, M or G (512M, 2G), "
+                                "or 0 for no cap") from None
+
+
 def cmd_cache_info(args: argparse.Namespace) -> int:
     from .wasm import _cache, _engine
 
-    directory = _cache.cache_dir()
+    directory = _cache_dir()
     cap = _cap_text()
     try:
         entries = _cache.entries(directory)
@@ -274,8 +325,8 @@ def cmd_cache_info(args: argparse.Namespace) -> int:
 def cmd_cache_prune(args: argparse.Namespace) -> int:
     from .wasm import _cache
 
-    directory = _cache.cache_dir()
-    limit = 0 if args.all else args.max_bytes if args.max_bytes is not None else _cache.cap()
+    directory = _cache_dir()
+    limit = 0 if args.all else args.max_bytes if args.max_bytes is not None else _cap()
     if not directory.is_dir():
         print(f"nothing to prune: {directory} does not exist")
         return OK
@@ -294,9 +345,31 @@ def _size(text: str) -> int:
     from .wasm import _cache
 
     try:
-        return _cache.parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        size = _cache.parse_size(text)
+    except (ValueError, OverflowError) as exc:
+        raise argparse.ArgumentTypeError(str(exc) if isinstance(exc, ValueError) else f"{text[:40]!r} is too large"
+                                         ) from None
+    if size > _core.INT64_MAX:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is more than {_core.INT64_MAX} bytes")
+    return size
+
+
+def _integer(low: int, high: int = _core.INT64_MAX):
+    """An argparse type: an integer from ``low`` to ``high`` (exit 2 and a message otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value if value.bit_length() <= 128 else 'the number'} is out of "
+                                             f"range: give an integer from {low} to {high}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+_SEED = _integer(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,24 +377,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenario files or folders of *.scenario.toml (or one manifest)")
     run.add_argument("paths", nargs="+", metavar="PATH")
-    run.add_argument("--seed", type=int, default=None, help="the runs' seed (default: each scenario's, else 0)")
+    run.add_argument("--seed", type=_SEED, default=None, help="the runs' seed (default: each scenario's, else 0)")
     run.add_argument("--trace-out", type=Path, default=None,
                      help="write the trace JSON here (a folder when running several scenarios)")
-    run.add_argument("--examples", type=int, default=None, help="schedules to try in [explore] scenarios")
+    run.add_argument("--examples", type=_integer(1, MAX_EXAMPLES), default=None,
+                     help="schedules to try in [explore] scenarios")
     run.add_argument("--coverage", action="store_true", help="print the fault space the explorations covered")
     run.set_defaults(func=cmd_run)
     replay = sub.add_parser("replay", help="rerun a saved trace's scenario, seed and faults; compare the traces")
     replay.add_argument("trace", nargs="?", default=None)
     replay.add_argument("--scenario", default=None, help="the scenario file (default: the one the trace names)")
-    replay.add_argument("--seed", type=int, default=None)
+    replay.add_argument("--seed", type=_SEED, default=None)
     replay.add_argument("--schedule", default=None, help="a fault schedule file (TOML or .json)")
     replay.add_argument("--trace-out", default=None, help="write the replay's trace JSON here")
     replay.set_defaults(func=cmd_replay)
     show = sub.add_parser("show", help="a saved trace as a tree and a timeline")
     show.add_argument("trace")
     show.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained web page")
-    show.add_argument("--around", type=int, default=None, metavar="MS", help="the timeline around this time")
-    show.add_argument("--window", type=int, default=40, help="how many timeline lines (with --around)")
+    show.add_argument("--around", type=_integer(0), default=None, metavar="MS", help="the timeline around this time")
+    show.add_argument("--window", type=_integer(1), default=40, help="how many timeline lines (with --around)")
     show.set_defaults(func=cmd_show)
     verify = sub.add_parser("verify-chain", help="check every hash of a Theater chain JSON file")
     verify.add_argument("file")
@@ -350,8 +424,25 @@ class _Notices(logging.Handler):
             self.handleError(record)
 
 
+def _internal_error(exc: BaseException) -> int:
+    """The last resort: a bug of ours, said as one, with how to report it (never bad input)."""
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
+    try:
+        text = str(exc)[:300].encode("utf-8", "backslashreplace").decode("utf-8")
+    except Exception:  # an exception that cannot even say what it is
+        text = "(no message)"
+    print(f"internal error: {type(exc).__name__}: {text}{at}\n"
+          "This is a bug in theater-harness, not a problem with your input. Please report it with the "
+          f"command you ran and the files it read; {TRACEBACK_VARIABLE}=1 prints the traceback to add.",
+          file=sys.stderr)
+    if os.environ.get(TRACEBACK_VARIABLE):
+        traceback.print_exception(exc, file=sys.stderr)
+    return INTERNAL_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # bad arguments: argparse's message and exit 2
     logger, notices = logging.getLogger("theater_harness"), _Notices(logging.INFO)
     logger.addHandler(notices)
     try:
@@ -359,6 +450,11 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return _internal_error(exc)
     finally:
         logger.removeHandler(notices)
 

@@ -1,5 +1,10 @@
 """Errors about bad input: each names the file, field, actor or value at fault.
 
+Every file kind is validated up front by its schema (``theater_harness.schema``): a
+scenario (ScenarioError), a manifest and its [supervision] (ManifestError), a fault
+schedule and a tree (ScenarioError), a saved trace (TraceFileError), a chain
+(ChainFileError). The command line exits 2 for any HarnessError.
+
 A misbehaving *actor* never raises one of these: its failure is an exit reason
 (see ``theater_harness.exit``) carried to its supervisor. These are for input
 the harness cannot accept: a manifest, a component, a scenario, an API call.
@@ -22,8 +27,8 @@ class LocatedError(HarnessError):
         self.field = field
         self.reason = message
         parts = []
-        if self.file:
-            parts.append(self.file)
+        if self.file:  # a name no terminal shows as it is (a NUL byte, a line break) is quoted
+            parts.append(repr(self.file) if not self.file.isprintable() else self.file)
         if field:
             parts.append(f"field '{field}'")
         super().__init__(": ".join(parts + [message]))
@@ -43,6 +48,11 @@ class ScenarioError(LocatedError):
 
 class ChainFileError(LocatedError):
     """A chain JSON file that is not in Theater's chain format."""
+
+
+class TraceFileError(LocatedError, ValueError):
+    """A saved trace (a file, its text or its parsed form) that is not a theater-harness
+    trace; also a ValueError, as the report functions raised before it existed."""
 
 
 class SpawnError(HarnessError):

@@ -17,8 +17,10 @@ MEMORY = "memory"  # the incarnation hit its memory cap
 HOST_ERROR = "host-error"  # a host import failed underneath the actor
 KILLED = "killed"  # brutally killed
 SPAWN_ERROR = "spawn-error"  # it could not be started (instantiation, or a supervisor's children)
+LIMIT = "limit"  # it crossed one of the harness's bounds (theater_harness.limits), named in the message
+SYSTEM_LIMIT = "system-limit"  # the OS refused memory or a memory map its instance or call needed
 
-KINDS = (NORMAL, SHUTDOWN, TRAP, ERR, OUT_OF_FUEL, MEMORY, HOST_ERROR, KILLED, SPAWN_ERROR)
+KINDS = (NORMAL, SHUTDOWN, TRAP, ERR, OUT_OF_FUEL, MEMORY, HOST_ERROR, KILLED, SPAWN_ERROR, LIMIT, SYSTEM_LIMIT)
 
 # Causes: who ended an incarnation that did not end of its own doing. A supervisor that
 # gives up (escalation) or shuts itself down (auto_shutdown) exits with kind ``shutdown``,

@@ -5,35 +5,29 @@ inline and names the component ``component`` (the newest: ``package``); older
 Theater wrote ``component_path`` and ``[[handlers]]`` with a ``config`` table.
 Both load into the same :class:`Manifest`. Tables the harness adds itself (for
 example ``[supervision]``) are kept raw in ``Manifest.tables`` for the code
-that owns them to validate. Every error names the file and the field at fault.
+that owns them. The whole document, ``[supervision]`` included, is validated by
+its schema (``schema/manifest.py``) before any record is made; every error names
+the file and the field at fault.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from .chain import to_json_bytes
 from .errors import ManifestError
+from .schema import _core
+from .schema.manifest import COMPONENT_KEYS as _COMPONENT_KEYS
+from .schema.manifest import FIELDS as _FIELDS
+from .schema.manifest import HANDLER_TYPES, check_manifest  # noqa: F401  (HANDLER_TYPES: re-exported)
 
-HANDLER_TYPES = ("runtime", "message-server", "supervisor", "timing", "random", "store")
-# Handler types real Theater has but the harness does not provide: named as such in errors.
-_THEATER_ONLY_TYPES = ("filesystem", "http-client", "http-framework", "process", "environment")
 DEFAULT_VERSION = "0.1.0"  # Theater requires `version`; we default it, as actors rarely care
 INLINE_SOURCE = "<inline manifest>"
-_COMPONENT_KEYS = ("component", "component_path", "package")  # in order of preference
-_FIELDS = frozenset({"name", "version", *_COMPONENT_KEYS, "description", "save_chain",
-                     "init_state", "handler", "handlers"})
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -94,58 +88,38 @@ class Manifest:
 
 def load_manifest(path: str | Path) -> Manifest:
     """Read and validate the manifest at ``path``; relative paths in it resolve from its folder."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError("manifest file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"cannot read the manifest: {exc}", file=path) from None
-    return parse_manifest(text, source=str(path), base_dir=path.resolve().parent)
+    def error(field: str | None, message: str) -> ManifestError:
+        return ManifestError(message, file=path, field=field)
+
+    text = _core.read_text(path, error, cannot="cannot read the manifest", not_found="manifest file not found")
+    return parse_manifest(text, source=str(path), base_dir=Path(path).resolve().parent)
 
 
 def parse_manifest(text: str, *, source: str = INLINE_SOURCE, base_dir: Path | None = None) -> Manifest:
-    """Validate manifest TOML text. ``base_dir`` (default: the working directory) is the
-    folder relative paths resolve from; ``source`` names the text in errors."""
+    """Validate manifest TOML text (``schema.manifest``, its ``[supervision]`` included).
+    ``base_dir`` (default: the working directory) is the folder relative paths resolve
+    from; ``source`` names the text in errors."""
     base = (Path.cwd() if base_dir is None else Path(base_dir)).resolve()
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"not valid TOML: {exc}", file=source) from None
 
-    def get(key: str, kind: type, expected: str) -> Any:
-        value = doc.get(key)
-        if value is not None and not _is(value, kind):
-            raise ManifestError(f"expected {expected}, got {_describe(value)}", file=source, field=key)
-        return value
+    def error(field: str | None, message: str) -> ManifestError:
+        return ManifestError(message, file=source, field=field)
 
-    name = get("name", str, "a string")
-    if not name:
-        raise ManifestError('missing; every manifest needs name = "..."', file=source, field="name")
-    version = get("version", str, "a string") or DEFAULT_VERSION
-    component = _component(doc, base, source)
-    description = get("description", str, "a string")
-    save_chain = bool(get("save_chain", bool, "a boolean (true or false)"))
-    init_state = _init_state(doc.get("init_state"), base, source)
+    doc = _core.parse_toml(text, error)
+    check_manifest(doc, source)
     current, older = doc.get("handler"), doc.get("handlers")
-    if current is not None and older is not None:
-        raise ManifestError(
-            "both [[handler]] (current format) and [[handlers]] (older format) are present; "
-            "keep one, preferably [[handler]] with each handler's config fields inline",
-            file=source, field="handlers")
     if older is not None:
-        handlers, era = _handler_specs(older, "handlers", source), "handlers"
+        handlers, era = _handler_specs(older, "handlers"), "handlers"
     else:
-        handlers = _handler_specs(current or [], "handler", source)
+        handlers = _handler_specs(current or [], "handler")
         only_old_path = "component_path" in doc and "component" not in doc and "package" not in doc
         era = "handlers" if current is None and only_old_path else "handler"
     return Manifest(
-        name=name,
-        component=component,
-        version=version,
-        description=description,
-        save_chain=save_chain,
-        init_state=init_state,
+        name=doc["name"],
+        component=_component(doc, base, source),
+        version=doc.get("version") or DEFAULT_VERSION,
+        description=doc.get("description"),
+        save_chain=bool(doc.get("save_chain")),
+        init_state=_init_state(doc.get("init_state"), base, source),
         handlers=handlers,
         source=source,
         base_dir=base,
@@ -154,34 +128,10 @@ def parse_manifest(text: str, *, source: str = INLINE_SOURCE, base_dir: Path | N
     )
 
 
-def _is(value: Any, kind: type) -> bool:
-    """isinstance, except that a TOML boolean is not an integer."""
-    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
-
-
-def _describe(value: Any) -> str:
-    """A TOML value for an error message: its kind and, for scalars, the value."""
-    for kind, noun in ((bool, "the boolean"), (str, "the string"), (int, "the integer"),
-                       (float, "the float")):
-        if isinstance(value, kind):
-            return f"{noun} {json.dumps(value, ensure_ascii=False)}"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return f"the date/time {value}"
-
-
 def _component(doc: dict[str, Any], base: Path, source: str) -> Path:
-    """The component path from ``component`` / ``component_path`` / ``package``."""
+    """The component path from ``component`` / ``component_path`` / ``package`` (validated:
+    non-empty path strings)."""
     given = [(key, doc[key]) for key in _COMPONENT_KEYS if key in doc]
-    if not given:
-        raise ManifestError('missing; give component = "path/to/actor.wasm" '
-                            "(older manifests: component_path; newest Theater: package)",
-                            file=source, field="component")
-    for key, value in given:
-        if not isinstance(value, str) or not value:
-            raise ManifestError(f"expected a path string, got {_describe(value)}", file=source, field=key)
     first_key, first = given[0]
     for key, value in given[1:]:
         if (base / value).resolve() != (base / first).resolve():
@@ -190,37 +140,17 @@ def _component(doc: dict[str, Any], base: Path, source: str) -> Path:
     return (base / first).resolve()
 
 
-def _handler_specs(entries: Any, key: str, source: str) -> tuple[HandlerSpec, ...]:
-    """The handler tables of either era, validated."""
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ManifestError(f"expected an array of tables ([[{key}]]), got {_describe(entries)}",
-                            file=source, field=key)
-    known = ", ".join(HANDLER_TYPES)
+def _handler_specs(entries: list[dict], key: str) -> tuple[HandlerSpec, ...]:
+    """The handler tables of either era (validated)."""
     specs = []
-    for i, entry in enumerate(entries):
-        where = f"{key}[{i}]"
-        handler_type = entry.get("type")
-        if handler_type is None:
-            raise ManifestError(f"missing; each [[{key}]] table needs type = one of: {known}",
-                                file=source, field=f"{where}.type")
-        if not isinstance(handler_type, str):
-            raise ManifestError(f"expected a string (one of: {known}), got {_describe(handler_type)}",
-                                file=source, field=f"{where}.type")
-        if handler_type not in HANDLER_TYPES:
-            what = ("is a Theater handler that theater-harness does not provide"
-                    if handler_type in _THEATER_ONLY_TYPES else "is not a known handler type")
-            raise ManifestError(f'"{handler_type}" {what}; known types: {known}',
-                                file=source, field=f"{where}.type")
+    for entry in entries:
         if key == "handler":
             config = {k: v for k, v in entry.items() if k != "type"}
             extra: dict[str, Any] = {}
         else:
             config = entry.get("config", {})
-            if not isinstance(config, dict):
-                raise ManifestError(f"expected a table (e.g. config = {{}}), got {_describe(config)}",
-                                    file=source, field=f"{where}.config")
             extra = {k: v for k, v in entry.items() if k not in ("type", "config")}
-        specs.append(HandlerSpec(handler_type, MappingProxyType(config), MappingProxyType(extra)))
+        specs.append(HandlerSpec(entry["type"], MappingProxyType(config), MappingProxyType(extra)))
     return tuple(specs)
 
 
@@ -236,27 +166,31 @@ def _init_state(value: Any, base: Path, source: str) -> bytes | None:
             raise ManifestError(f"cannot convert this TOML value to JSON: {exc} "
                                 "(TOML dates and times have no JSON form)",
                                 file=source, field="init_state") from None
-    if not isinstance(value, str):
-        raise ManifestError("expected a path to a JSON file, inline JSON text, or a table, "
-                            f"got {_describe(value)}", file=source, field="init_state")
     if value.lstrip()[:1] in ("{", "["):
         return _normalised_json(value, "the inline JSON", source)
     path = (base / value).resolve()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else exc
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise ManifestError(f"cannot read the JSON file {path}: {reason}",
                             file=source, field="init_state") from None
     return _normalised_json(text, f"the JSON file {path}", source)
 
 
 def _normalised_json(text: str, origin: str, source: str) -> bytes:
+    def error(field: str | None, message: str) -> ManifestError:
+        return ManifestError(f"{origin} is {message}", file=source, field="init_state")
+
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_core.reject_constant, parse_float=_core.finite_float)
     except json.JSONDecodeError as exc:
-        raise ManifestError(f"{origin} is not valid JSON: {exc.msg} at line {exc.lineno} "
-                            f"column {exc.colno}", file=source, field="init_state") from None
+        raise error(None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (RecursionError, ValueError) as exc:
+        reason = f"nested too deeply: at most {_core.MAX_DEPTH} levels" if isinstance(exc, RecursionError) else exc
+        raise error(None, f"not valid JSON: {reason}") from None
+    _core.check_depth(value, lambda field, message: error(None, f"not accepted: {message}"))
+    _core.check_strings(value, lambda field, message: error(None, f"not accepted: {message}"))
     return to_json_bytes(value, sort_keys=True)
 
 

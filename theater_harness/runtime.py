@@ -20,20 +20,22 @@ from ._clock import VirtualClock
 from ._rng import RunRandom
 from ._scheduler import Scheduler
 from .actor import FAILED, RUNNING, STARTING, STOPPED, Actor, ActorView
-from .chain import HOST_CALL, WASM_CALL, WASM_RESULT, wasm_call_data, wasm_error_data
+from .chain import HOST_CALL, WASM_CALL, WASM_RESULT, recorded_result, wasm_call_data, wasm_error_data
 from .errors import ComponentError, HarnessError, SpawnError, UnknownActorError
-from .exit import (CAUSE_OUTSIDE, CAUSE_PARENT_ENDED, ERR, HOST_ERROR, KILLED, MEMORY, NORMAL, OUT_OF_FUEL,
-                   SHUTDOWN, SPAWN_ERROR, TRAP, ExitReason)
+from .exit import (CAUSE_OUTSIDE, CAUSE_PARENT_ENDED, ERR, HOST_ERROR, KILLED, LIMIT, MEMORY, NORMAL, OUT_OF_FUEL,
+                   SHUTDOWN, SPAWN_ERROR, SYSTEM_LIMIT, TRAP, ExitReason)
 from .host import HOST_FUNCTIONS, ITEMS, close_channels_of, undeliverable
 from .host.message_server import RequestFailed, external_request, external_send
 from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
 from .faults import Fault, FaultSchedule
 from .probe import Probe, make_probe_actor
 from .faults.injector import FaultInjector
+from .limits import LimitExceeded, Limits, chain_over, os_exhausted, over, system_limit
 from .supervision import supervision_of
 from .supervision.recovery import Journal, ReplayDispatch, replay
 from .trace import Trace, state_digest
-from .wasm import INSTANTIATE, SUSPENDED, ActorComponent, Incarnation, Suspension, WasmtimeError, load_component
+from .wasm import (INSTANTIATE, SUSPENDED, ActorComponent, Failure, Incarnation, Suspension, WasmtimeError,
+                   load_component)
 from .wasm import short_error as _short
 
 DEFAULT_FUEL = 10_000_000  # per call; a hang ends in "out-of-fuel" after ~10-50 ms of wall time
@@ -42,7 +44,8 @@ DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 DEFAULT_EPOCH_MS = 1_767_225_600_000  # what timing.now() reads at virtual time 0: 2026-01-01T00:00Z
 
 INIT = ("actor", "init")
-_FAILURE_KINDS = {"trap": TRAP, "out-of-fuel": OUT_OF_FUEL, "memory": MEMORY, "host-error": HOST_ERROR}
+_FAILURE_KINDS = {"trap": TRAP, "out-of-fuel": OUT_OF_FUEL, "memory": MEMORY, "host-error": HOST_ERROR,
+                  SYSTEM_LIMIT: SYSTEM_LIMIT}
 
 
 class Runtime:
@@ -60,6 +63,7 @@ class Runtime:
         use_cache: bool = True,
         faults: FaultSchedule | None = None,
         rng: RunRandom | None = None,
+        **limits: int | None,
     ):
         for label, value, low in (("fuel", fuel, 1), ("request_timeout_ms", request_timeout_ms, 1),
                                   ("message_latency_ms", message_latency_ms, 0), ("epoch_ms", epoch_ms, 0)):
@@ -83,6 +87,13 @@ class Runtime:
         self.message_latency_ms = message_latency_ms
         self.epoch_ms = epoch_ms
         self.use_cache = use_cache
+        self.limits = Limits.from_options(limits)  # bounds of what actors make the host hold (limits.py)
+        self._caps = self.limits.caps()
+        self._max_calls_per_instant = self._caps["max_calls_per_instant"]
+        self._instances = 0  # live incarnations (each a Store), for max_live_actors
+        self.scheduler.max_events_per_instant = self._caps["max_events_per_instant"]
+        self.scheduler.on_instant_limit = self._too_many_events
+        self.scheduler.on_memory_error = self._out_of_memory
         self._actors: dict[str, Actor] = {}
         self._spawn_seq = itertools.count()
         self.msg_seq = itertools.count(1)
@@ -187,6 +198,7 @@ class Runtime:
         self._actors[actor_id] = actor
         if parent is not None:
             parent.children.append(actor_id)
+            actor.depth = parent.depth + 1
         spawn_fields = {
             "name": actor.name, "manifest": manifest.name, "parent": actor.parent,
             "component": component.sha256[:16], "init_state": state_digest(state),
@@ -243,15 +255,31 @@ class Runtime:
         actor.exit_reason = actor.stop_requested = actor.shutdown_data = None
         actor.restart_times = ()  # a new incarnation supervises with no restart history (as OTP)
         actor.deleted_specs.clear()  # ... and holds a spec for every child again (OTP init)
-        try:
-            return Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
-        except WasmtimeError as exc:
-            kind = getattr(exc, "kind", SPAWN_ERROR)  # the memory layer marks a cap hit
-            self._end(actor, FAILED, ExitReason(kind, _short(str(exc)), actor.id, actor.incarnation, INSTANTIATE,
-                                                time_ms=self.now))
-            if then is not None:
-                then(None)
-            return None
+        actor.instant_calls = actor.chain_bytes = 0
+        reason = None
+        if self._instances >= self._caps["max_live_actors"]:  # a run-wide bound: it ends the run
+            reason = ExitReason(LIMIT, over(f"{actor.name} ({actor.id})", self._instances + 1, "live actors",
+                                            "max_live_actors", self._caps["max_live_actors"]),
+                                actor.id, actor.incarnation, INSTANTIATE, time_ms=self.now)
+        else:
+            try:
+                instance = Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
+                self._instances += 1
+                return instance
+            except WasmtimeError as exc:
+                kind, message = getattr(exc, "kind", SPAWN_ERROR), _short(str(exc))  # the memory layer marks a cap hit
+                if kind == SPAWN_ERROR and os_exhausted(message):
+                    kind, message = SYSTEM_LIMIT, system_limit(message)
+                reason = ExitReason(kind, message, actor.id, actor.incarnation, INSTANTIATE, time_ms=self.now)
+            except MemoryError as exc:  # the OS refused Python or wasmtime memory or a memory map
+                reason = ExitReason(SYSTEM_LIMIT, system_limit(f"MemoryError: {exc}".rstrip(": ")), actor.id,
+                                    actor.incarnation, INSTANTIATE, time_ms=self.now)
+        self._end(actor, FAILED, reason)
+        if reason.kind == LIMIT:
+            self._end_run(reason)
+        if then is not None:
+            then(None)
+        return None
 
     # --- calls -----------------------------------------------------------------------
 
@@ -279,19 +307,36 @@ class Runtime:
         self._trace_raw.append((now, "event", actor.id,
                                 actor.chain.append("wasm", (WASM_CALL, name, params), None, now)))
         actor.busy = True
+        actor.call_usage = None  # what this call hands the host (limits.call_usage)
+        if actor.instant_ms != now:
+            actor.instant_ms, actor.instant_calls = now, 1
+        else:
+            actor.instant_calls += 1
+            if actor.instant_calls > self._max_calls_per_instant:
+                self._call_failed(actor, export, ExitReason(
+                    LIMIT, f"{actor.instant_calls} calls at {now} ms, more than max_calls_per_instant "
+                    f"{self._max_calls_per_instant}: the actor keeps itself busy without letting virtual time pass",
+                    actor.id, actor.incarnation, name, time_ms=now), then)
+                return
         if self.faults is not None:
             injected = self.faults.on_call(actor, key)
             if injected is not None:
                 self._inject_call(actor, export, state_and_params, then, *injected)
                 return
-        outcome = actor.instance.call(export, state_and_params)  # _invoke, inlined: every call
+        try:
+            outcome = actor.instance.call(export, state_and_params)  # _invoke, inlined: every call
+        except MemoryError as exc:
+            outcome = (False, Failure(SYSTEM_LIMIT, system_limit(f"MemoryError: {exc}".rstrip(": "))))
         if outcome is SUSPENDED:
             actor.suspended = (export, then)
             return
         self._complete(actor, export, outcome, then)
 
     def _invoke(self, actor: Actor, export: Any, state_and_params: tuple, then: Callable[[Any], None] | None) -> None:
-        outcome = actor.instance.call(export, state_and_params)
+        try:
+            outcome = actor.instance.call(export, state_and_params)
+        except MemoryError as exc:
+            outcome = (False, Failure(SYSTEM_LIMIT, system_limit(f"MemoryError: {exc}".rstrip(": "))))
         if outcome is SUSPENDED:
             actor.suspended = (export, then)
             return
@@ -335,7 +380,10 @@ class Runtime:
         if actor.wait is not wait or actor.suspended is None:
             return  # a stale wake-up: the call ended or waits on something newer
         actor.wait = None
-        outcome = actor.instance.resume()
+        try:
+            outcome = actor.instance.resume()
+        except MemoryError as exc:
+            outcome = (False, Failure(SYSTEM_LIMIT, system_limit(f"MemoryError: {exc}".rstrip(": "))))
         if outcome is SUSPENDED:
             return
         export, then = actor.suspended
@@ -349,8 +397,20 @@ class Runtime:
         if ok:
             is_ok, payload = value
             if is_ok:
-                state = actor.state = payload[0]
+                state = payload[0]
                 rest = payload[1] if len(payload) > 1 else ()
+                too_much = False
+                if state is not None:  # the chain keeps every state and reply returned (limits.py)
+                    actor.chain_bytes += len(state)
+                    too_much = len(state) > self._caps["max_state_bytes"]
+                if rest:
+                    reply = _reply_size(rest)
+                    actor.chain_bytes += reply
+                    too_much = too_much or reply > self._caps["max_message_bytes"]
+                if too_much or actor.chain_bytes > self._caps["max_chain_bytes"]:
+                    self._call_failed(actor, export, self._returned_too_much(actor, name, state, rest), then)
+                    return
+                actor.state = state
                 now = self.clock._now  # _record, inlined: every call ends here
                 self._trace_raw.append((now, "event", actor.id,
                                         actor.chain.append("wasm", (WASM_RESULT, name, state, rest), None, now)))
@@ -366,6 +426,8 @@ class Runtime:
         else:
             message = value.message
             kind = _FAILURE_KINDS[value.kind]
+            if kind == TRAP and os_exhausted(message):  # e.g. no memory map left for a call's fiber stack
+                kind, message = SYSTEM_LIMIT, system_limit(message)
             host_import = None
             if value.exception is not None:
                 host_import = getattr(value.exception, "host_import", None)
@@ -373,6 +435,35 @@ class Runtime:
                 kind = getattr(value.exception, "exit_kind", kind)
             reason = ExitReason(kind, message, actor.id, actor.incarnation, name, host_import, self.now)
         self._call_failed(actor, export, reason, then)
+
+    def _returned_too_much(self, actor: Actor, export: str, state: bytes | None, rest: tuple) -> ExitReason:
+        """The exit reason of a call that returned a state or a reply over its bound."""
+        caps = self._caps
+        reply = _reply_size(rest) if rest else 0
+        if state is not None and len(state) > caps["max_state_bytes"]:
+            message = over(export, len(state), "bytes of state returned", "max_state_bytes", caps["max_state_bytes"])
+        elif reply > caps["max_message_bytes"]:
+            message = over(export, reply, "bytes in one reply", "max_message_bytes", caps["max_message_bytes"])
+        else:
+            message = chain_over(self, actor, export)
+        return ExitReason(LIMIT, message, actor.id, actor.incarnation, export, time_ms=self.now)
+
+    def _end_run(self, reason: ExitReason) -> None:
+        """End the run (a run-wide bound, the OS out of memory): ``ended`` is ``reason``,
+        the trace says so, and every run loop stops (``run``, ``advance``, ... return)."""
+        if self.ended is None:
+            self.ended = reason
+            self.trace.add(self.now, "run-ended", reason.actor or None, {"reason": reason.to_dict()})
+        self.scheduler.halt(f"the run ended: {reason}")
+
+    def _too_many_events(self, count: int) -> None:
+        self._end_run(ExitReason(LIMIT, over("the run", count, f"events at {self.now} ms", "max_events_per_instant",
+                                            self._caps["max_events_per_instant"]) + ": something keeps itself "
+                                "busy without letting virtual time pass", time_ms=self.now))
+
+    def _out_of_memory(self, exc: MemoryError) -> None:
+        """A MemoryError outside any call or instantiation (the trace is kept; the run ends)."""
+        self._end_run(ExitReason(SYSTEM_LIMIT, system_limit(f"MemoryError: {exc}".rstrip(": ")), time_ms=self.now))
 
     def _call_failed(self, actor: Actor, export: Any, reason: ExitReason,
                      then: Callable[[Any], None] | None) -> None:
@@ -420,11 +511,15 @@ class Runtime:
         else:
             try:
                 result = HOST_FUNCTIONS[imp.interface][function](self, actor, *args)
-            except Exception as exc:  # a bug under the actor: a host error
+            except LimitExceeded as exc:  # the actor crossed a bound: it ends with kind "limit"
+                exc.host_import = f"{interface}.{function}"
+                raise
+            except Exception as exc:  # a bug under the actor: a host error (MemoryError: system-limit)
                 raise HostCallError(f"{interface}.{function}", exc) from exc
 
         def record(value: Any) -> None:
-            self._record(actor, f"{interface}/{function}", (HOST_CALL, interface, function, tuple(args), value))
+            self._record(actor, f"{interface}/{function}",
+                         (HOST_CALL, interface, function, tuple(args), recorded_result(function, value)))
             if actor.journal is not None:
                 actor.journal.host_result(imp.interface, function, tuple(args), value)
 
@@ -503,6 +598,7 @@ class Runtime:
                                 notify=False)
         if actor.instance is not None:
             actor.instance.close()
+            self._instances -= 1
         actor.instance = None  # drops the Store
         self._record(actor, "shutdown", wasm_call_data("shutdown", b""))
         self.trace.add(self.now, "exit", actor.id, {"status": status, "reason": reason.to_dict(),
@@ -697,6 +793,36 @@ class Runtime:
         self.stop_actor(actor, ExitReason(SHUTDOWN, "stopped from outside", actor.id, actor.incarnation,
                                           time_ms=self.now, cause=CAUSE_OUTSIDE))
 
+    # --- freeing (issue 11, D5) ----------------------------------------------------------
+
+    closed = False  # set by close()
+
+    def close(self) -> None:
+        """Free every actor's wasm now (its Store: the instance, its linear memories, the
+        fiber of a call parked in a blocking host call), whatever the actors were doing, and
+        end the run: the scheduler is halted, so nothing runs any more. What happened stays
+        readable (actors, statuses, chains, the trace); nothing is recorded, and statuses
+        are left as they were. Idempotent. ``with Runtime(...) as rt:`` closes at the end.
+
+        A runtime that is dropped without ``close()`` frees the same when the garbage
+        collector reclaims it (its objects refer to one another, so at the collector's next
+        pass rather than at once)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.scheduler.halt("the runtime was closed")
+        for actor in self._actors.values():
+            instance = actor.instance
+            if instance is not None:
+                actor.instance = None
+                instance.close()
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
 
 INIT_NAME = "theater:simple/actor.init"
 
@@ -793,6 +919,9 @@ class HostCallError(Exception):
         super().__init__(f"{type(cause).__name__}: {cause}")
         self.host_import = host_import
         self.cause = cause
+        if isinstance(cause, MemoryError):  # the OS refused memory in the middle of a host call
+            self.exit_kind = SYSTEM_LIMIT
+            self.args = (system_limit(f"MemoryError: {cause}".rstrip(": ")),)
 
 
 class _Skipped(tuple):
@@ -800,6 +929,13 @@ class _Skipped(tuple):
 
 
 SKIPPED = _Skipped()
+
+
+def _reply_size(rest: tuple) -> int:
+    """The size of the reply (or of the channel-accept message) among a call's other results."""
+    first = rest[0]
+    reply = first.get("message") if isinstance(first, dict) else first
+    return len(reply) if isinstance(reply, (bytes, bytearray)) else 0
 
 
 def _payload(payload: bytes | str) -> bytes:
@@ -820,6 +956,11 @@ def _init_bytes(init_state: bytes | dict | list | None) -> bytes | None:
     raise TypeError(f"init_state is bytes, a JSON-able dict or list, or None; not {type(init_state).__name__}")
 
 
-def _check_int(label: str, value: Any, low: int) -> None:
+def _check_int(label: str, value: Any, low: int, high: int = (1 << 63) - 1) -> None:
+    """An integer option from ``low`` to ``high`` (default: what 64 bits hold, as wasmtime's
+    fuel and the scheduler's times do: more would wrap, e.g. fuel 2**64 to 0)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise HarnessError(f"{label} must be an integer >= {low}, not {value!r}")
+    if value > high:
+        shown = value if value.bit_length() <= 128 else f"an integer of {value.bit_length()} bits"
+        raise HarnessError(f"{label} must be an integer from {low} to {high}, not {shown}")

@@ -101,8 +101,8 @@ class Trace:
 
     def of_kind(self, *kinds: str) -> list[TraceRecord]:
         """Records of the given kinds, in order."""
-        wanted = set(kinds)
-        return [r for r in self if r.kind in wanted]
+        wanted = set(kinds)  # filtered before materializing: a chain event costs its hash
+        return [self._materialize(seq, raw) for seq, raw in enumerate(self._raw) if raw[1] in wanted]
 
     def kinds(self) -> list[str]:
         return [raw[1] for raw in self._raw]

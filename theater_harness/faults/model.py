@@ -27,16 +27,8 @@ wasm is changed.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
-
-from ..errors import ScenarioError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 # kind -> (where it applies, the parameters it takes with their types)
 ACTOR, LINK, GROUPS = "actor", "link", "groups"
@@ -119,61 +111,10 @@ class Fault:
 
 
 def fault_from_dict(raw: Any, *, source: str = "<faults>", where: str = "fault") -> Fault:
-    """Validate one fault table; errors name the source, the table and the key."""
-    def error(key: str | None, message: str) -> ScenarioError:
-        return ScenarioError(message, file=source, field=f"{where}.{key}" if key else where)
+    """Validate one fault table (``schema.faults``); errors name the source, the table and the key."""
+    from ..schema.faults import check_fault
 
-    if not isinstance(raw, dict):
-        raise error(None, f"expected a table, got {type(raw).__name__}")
-    kind = raw.get("kind")
-    if kind not in KINDS:
-        raise error("kind", f"{kind!r} is not a fault kind; kinds: {', '.join(KINDS)}")
-    applies, param_types = KINDS[kind]
-    known = {"kind", applies if applies != ACTOR else "target", "at_ms", "on_call", "on_message", *param_types}
-    for key in raw:
-        if key not in known:
-            raise error(key, f"not a key of a {kind!r} fault; its keys: {', '.join(sorted(known))}")
-    values: dict[str, Any] = {}
-    if applies == ACTOR:
-        if not isinstance(raw.get("target"), str) or not raw.get("target"):
-            raise error("target", f"a {kind!r} fault needs target = an actor's id, name or path")
-        values["target"] = raw["target"]
-    elif applies == LINK:
-        link = raw.get("link")
-        if not (isinstance(link, list) and len(link) == 2 and all(isinstance(x, str) and x for x in link)):
-            raise error("link", f"a {kind!r} fault needs link = [from, to] (actor refs, or \"{OUTSIDE}\")")
-        values["link"] = (link[0], link[1])
-    else:
-        groups = raw.get("groups")
-        if kind == "heal" and groups is None:
-            groups = []
-        if not (isinstance(groups, list) and all(isinstance(g, list) and g and all(isinstance(x, str) for x in g)
-                                                 for g in groups)) or (kind == "partition" and len(groups) < 2):
-            raise error("groups", "expected groups = [[actor, ...], [actor, ...], ...] (at least two for a partition)")
-        values["groups"] = tuple(tuple(g) for g in groups)
-    triggers = [k for k in ("at_ms", "on_call", "on_message") if k in raw]
-    if len(triggers) > 1:
-        raise error(triggers[1], "give one trigger: at_ms, on_call or on_message")
-    for key in triggers:
-        value = raw[key]
-        low = 0 if key == "at_ms" else 1
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise error(key, f"expected an integer >= {low}, got {value!r}")
-        if key == "on_call" and kind not in ON_CALL_KINDS:
-            raise error(key, f"a {kind!r} fault is not applied to a call; use at_ms")
-        if key == "on_message" and kind not in ON_MESSAGE_KINDS:
-            raise error(key, f"a {kind!r} fault is not applied to a message; use at_ms")
-        values[key] = value
-    params = []
-    for name, kind_type in param_types.items():
-        if name in raw:
-            value = raw[name]
-            if not isinstance(value, kind_type) or isinstance(value, bool):
-                raise error(name, f"expected {'an integer' if kind_type is int else 'a string'}, got {value!r}")
-            if kind_type is int and value < 0:
-                raise error(name, f"expected an integer >= 0, got {value!r}")
-            params.append((name, value))
-    return Fault(kind, params=tuple(params), **values)
+    return Fault(**check_fault(raw, source=source, where=where))
 
 
 @dataclass(frozen=True)
@@ -207,39 +148,25 @@ class FaultSchedule:
         return "\n".join(f"[[fault]]\n{tomli_w.dumps(f)}" for f in self.to_dicts())
 
     @classmethod
-    def from_dicts(cls, raw: Any, *, source: str = "<faults>") -> "FaultSchedule":
-        if not isinstance(raw, list):
-            raise ScenarioError("expected an array of fault tables ([[fault]])", file=source, field="fault")
-        return cls(fault_from_dict(item, source=source, where=f"fault[{i}]") for i, item in enumerate(raw))
+    def from_dicts(cls, raw: Any, *, source: str = "<faults>", where: str = "fault") -> "FaultSchedule":
+        """A schedule from a list of fault tables, validated (``schema.faults``)."""
+        from ..schema.faults import check_faults
+
+        return cls(Fault(**values) for values in check_faults(raw, source=source, where=where))
 
     @classmethod
     def from_json(cls, text: str, *, source: str = "<faults>") -> "FaultSchedule":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ScenarioError(f"not valid JSON: {exc}", file=source) from None
-        return cls._from_doc(doc, source)
+        """A schedule file's JSON: ``{"fault": [...]}``, a bare list of faults, or a saved trace."""
+        from ..schema.faults import parse_schedule
+
+        return cls(Fault(**values) for values in parse_schedule(text, source, json_text=True))
 
     @classmethod
     def from_toml(cls, text: str, *, source: str = "<faults>") -> "FaultSchedule":
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"not valid TOML: {exc}", file=source) from None
-        return cls._from_doc(doc, source)
+        """A schedule file's TOML: ``[[fault]]`` tables."""
+        from ..schema.faults import parse_schedule
 
-    @classmethod
-    def _from_doc(cls, doc: Any, source: str) -> "FaultSchedule":
-        """A schedule document: ``{"fault": [...]}``, a bare list of faults, or a saved trace (its ``faults``)."""
-        if not isinstance(doc, dict):
-            return cls.from_dicts(doc, source=source)
-        if "records" in doc and "faults" in doc:
-            return cls.from_dicts(doc["faults"], source=source)
-        unknown = sorted(set(doc) - {"fault"})
-        if unknown:
-            raise ScenarioError(f"unknown key {unknown[0]!r}; a fault schedule holds only 'fault' "
-                                f"(an array of fault tables, [[fault]] in TOML)", file=source, field=unknown[0])
-        return cls.from_dicts(doc.get("fault", []), source=source)
+        return cls(Fault(**values) for values in parse_schedule(text, source, json_text=False))
 
     def describe(self) -> list[str]:
         return [f"#{i} {f.describe()}" for i, f in enumerate(self.faults)]

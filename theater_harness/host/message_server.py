@@ -16,6 +16,8 @@ from typing import Any
 
 from .._scheduler import TIMER
 from ..errors import HarnessError
+from ..exit import LIMIT, ExitReason
+from ..limits import charge_message, over
 
 HANDLE_SEND = ("message-server-client", "handle-send")
 HANDLE_REQUEST = ("message-server-client", "handle-request")
@@ -116,7 +118,16 @@ def _target(rt: Any, target_id: str) -> tuple[Any, str | None]:
 # --- host functions ----------------------------------------------------------------
 
 
+def _charge(rt: Any, actor: Any, what: str, msg: bytes) -> None:
+    """An actor's call hands the host ``msg``: within max_message_bytes and, with the
+    call's other messages, max_sent_bytes (limits.py), or the actor ends with kind limit.
+    Probes (Python-side actors of tests) are not bounded."""
+    if actor is not None and actor.probe is None:
+        charge_message(rt, actor, what, len(msg))
+
+
 def send(rt: Any, actor: Any, target_id: str, msg: bytes) -> tuple[bool, Any]:
+    _charge(rt, actor, "message-server-host.send", msg)
     target, error = _target(rt, target_id)
     if error:
         return (False, error)
@@ -154,6 +165,7 @@ def _timeout(rt: Any, req: PendingRequest) -> None:
 
 
 def request(rt: Any, actor: Any, target_id: str, msg: bytes) -> Any:
+    _charge(rt, actor, "message-server-host.request", msg)
     target, error = _target(rt, target_id)
     if error:
         return (False, error)
@@ -165,6 +177,7 @@ def request(rt: Any, actor: Any, target_id: str, msg: bytes) -> Any:
 
 
 def open_channel(rt: Any, actor: Any, target_id: str, initial: bytes) -> Any:
+    _charge(rt, actor, "message-server-host.open-channel", initial)
     target, error = _target(rt, target_id)
     if error:
         return (False, error)
@@ -197,6 +210,7 @@ def _channel_timeout(rt: Any, chan: Channel) -> None:
 
 def send_on_channel(rt: Any, actor: Any, channel_id: str, msg: bytes) -> tuple[bool, Any]:
     """``actor`` sends on a channel it is part of (None: outside, for its own channels)."""
+    _charge(rt, actor, "message-server-host.send-on-channel", msg)
     chan = rt.channels.get(channel_id)
     if chan is None or not chan.has(actor):
         return (False, f"no open channel {channel_id} for {_who(actor)}")
@@ -253,6 +267,7 @@ def list_outstanding_requests(rt: Any, actor: Any) -> list[str]:
 
 
 def respond_to_request(rt: Any, actor: Any, request_id: str, response: bytes) -> tuple[bool, Any]:
+    _charge(rt, actor, "message-server-host.respond-to-request", response)
     req = actor.outstanding.pop(request_id, None)
     if req is None:
         return (False, f"no outstanding request {request_id} for actor {actor.id}")
@@ -308,8 +323,18 @@ def _deliver_request(rt: Any, actor: Any, item: tuple) -> None:
         if reply is not None:
             actor.outstanding.pop(req.id, None)
             req.complete(rt, reply)
+        elif len(actor.outstanding) > rt._caps["max_outstanding_requests"]:  # it holds one request too many
+            rt.fail_actor(actor, _too_many_outstanding(rt, actor))
 
     rt._call(actor, HANDLE_REQUEST, (actor.state, (req.id, req.payload)), handled)
+
+
+def _too_many_outstanding(rt: Any, actor: Any) -> ExitReason:
+    """An actor that deferred one reply too many ends (after its handle-request returned)."""
+    export = actor.component.exports[HANDLE_REQUEST].full_name
+    return ExitReason(LIMIT, over(export, len(actor.outstanding), "requests held unanswered",
+                                  "max_outstanding_requests", rt._caps["max_outstanding_requests"]),
+                      actor.id, actor.incarnation, export, time_ms=rt.now)
 
 
 def _deliver_channel_open(rt: Any, actor: Any, item: tuple) -> None:

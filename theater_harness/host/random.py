@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..limits import charge_chain
+
 MAX_BYTES = 1024 * 1024
 
 
@@ -18,6 +20,7 @@ def _rng(rt: Any, actor: Any):
 def random_bytes(rt: Any, actor: Any, length: int) -> tuple[bool, Any]:
     if length > MAX_BYTES:
         return (False, f"random-bytes: at most {MAX_BYTES} bytes per call, asked for {length}")
+    charge_chain(rt, actor, "random.random-bytes", length)  # the chain records them
     return (True, _rng(rt, actor).randbytes(length))
 
 

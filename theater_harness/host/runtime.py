@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..limits import LimitExceeded, call_usage, charge_chain, over
+
 
 def log(rt: Any, actor: Any, msg: str) -> None:
+    """A log line, kept on the actor and in the trace; one call may log at most
+    ``max_log_lines`` lines of ``max_log_bytes`` bytes in all (UTF-8)."""
+    usage = call_usage(actor)
+    size = len(msg) if msg.isascii() else len(msg.encode("utf-8", "surrogatepass"))
+    usage[0] += size
+    usage[1] += 1
+    caps = rt._caps
+    if usage[0] > caps["max_log_bytes"]:
+        raise LimitExceeded(over("runtime.log", usage[0], "bytes in one call", "max_log_bytes", caps["max_log_bytes"]))
+    if usage[1] > caps["max_log_lines"]:
+        raise LimitExceeded(over("runtime.log", usage[1], "lines in one call", "max_log_lines", caps["max_log_lines"]))
+    charge_chain(rt, actor, "runtime.log", size)
     actor.logs.append((rt.now, msg))
     rt.trace.add(rt.now, "log", actor.id, ("msg", msg))
 

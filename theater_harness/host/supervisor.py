@@ -18,6 +18,7 @@ from typing import Any
 from .._scheduler import URGENT
 from ..errors import HarnessError
 from ..exit import CAUSE_SUPERVISOR, SHUTDOWN, ExitReason
+from ..limits import LimitExceeded, charge_message, over
 from ..supervision.supervisor import restart
 
 
@@ -38,6 +39,11 @@ def _started(rt: Any, wait: Any, child: Any, ok_value: Any):
 
 
 def _spawn(rt: Any, actor: Any, manifest: str, state: bytes | None, verbatim: bool) -> Any:
+    what = f"supervisor.{'resume' if verbatim else 'spawn'}"
+    depth, cap = actor.depth + 1, rt._caps["max_spawn_depth"]
+    if depth > cap:  # a chain of actors spawning actors: the spawner ends, kind limit
+        raise LimitExceeded(over(what, depth, "levels deep", "max_spawn_depth", cap))
+    charge_message(rt, actor, what, len(manifest) + (len(state) if state is not None else 0))
     try:
         parsed = rt._manifest(manifest, base_dir=Path(actor.manifest.base_dir))
         child = rt._spawn(parsed, state, name=None, parent=actor, state_override=verbatim, start=False,

@@ -6,15 +6,16 @@
     Path("run.html").write_text(report.render_html(runtime, title="my run"))
 
 Every ``render_*`` function takes the trace as a Runtime, a Trace, the trace JSON (text,
-path, or parsed dict) or its list of records. ``summary`` is the CLI's per-run text.
-``States(trace)`` decodes the actor states a trace names by digest: ``text(digest)``
-gives ``'286ef99473842386 {"count":8}'``, ``annotate(text)`` adds the state beside every
-digest in a text.
+path, or parsed dict) or its list of records; one that comes from outside is validated
+first (``read_trace(path)`` reads a saved file; a TraceFileError names what is wrong).
+``summary`` is the CLI's per-run text. ``States(trace)`` decodes the actor states a trace
+names by digest: ``text(digest)`` gives ``'286ef99473842386 {"count":8}'``,
+``annotate(text)`` adds the state beside every digest in a text.
 """
 
 from ._describe import NOTABLE, describe
 from ._html import render_html
-from ._source import records_of
+from ._source import TraceData, read_trace, records_of
 from ._states import States
 from ._summary import actor_table, counts, summary, timeline
 from ._text import render_timeline, render_tree
@@ -22,9 +23,11 @@ from ._text import render_timeline, render_tree
 __all__ = [
     "NOTABLE",
     "States",
+    "TraceData",
     "actor_table",
     "counts",
     "describe",
+    "read_trace",
     "records_of",
     "render_html",
     "render_timeline",

@@ -91,7 +91,9 @@ _DETAIL: dict[str, Callable[[dict, dict[str, str]], str]] = {
     "not-restarted": lambda r, n: str(r.get("why")),
     "backoff": lambda r, n: f"restart delayed {r.get('delay_ms')} ms by {label(n, r.get('supervisor'))}",
     "replay": _replay,
-    "run-ended": lambda r, n: f"the root supervisor gave up: {r['reason']['kind']}: {r['reason']['message']}",
+    "run-ended": lambda r, n: (f"the run ended: {r['reason']['kind']}: {r['reason']['message']}"
+                               if r["reason"]["kind"] in ("limit", "system-limit")  # a run-wide bound, the OS
+                               else f"the root supervisor gave up: {r['reason']['kind']}: {r['reason']['message']}"),
     "fault": _fault,
     "missed": _missed,
     "heal": lambda r, n: f"fault #{r.get('fault')} healed",

@@ -1,44 +1,71 @@
-"""Whatever holds a trace, as plain records: the one entry point of every view."""
+"""Whatever holds a trace, as plain records: the one entry point of every view.
+
+A trace that comes from outside (a file, its text, its parsed dict, a list of records) is
+validated whole by its schema (``schema/trace.py``) before any view reads it, so a
+malformed one is a TraceFileError naming the file and the field, never a view's crash.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..trace import FORMAT, Trace, TraceRecord
+from ..trace import Trace, TraceRecord
 
 
 @dataclass(frozen=True, slots=True)
 class TraceData:
-    """A trace's records (flat dicts, as in the JSON export) and what the header says."""
+    """A trace's records (flat dicts, as in the JSON export) and what the header says;
+    ``header`` is the rest of the document (a replay compares a fresh trace with it)."""
 
     records: list[dict]
     seed: int | None = None
     scenario: str | None = None
+    scenario_path: str | None = None
+    faults: list = field(default_factory=list)  # fault keyword arguments (schema.faults)
+    header: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The document as saved (its header and its records)."""
+        return {**self.header, "records": self.records}
+
+
+def _data(checked: dict) -> TraceData:
+    doc = checked.get("doc") or {}
+    return TraceData(checked["records"], checked["seed"], checked["scenario"], checked["scenario_path"],
+                     checked["faults"], {k: v for k, v in doc.items() if k != "records"})
+
+
+def read_trace(path: str | os.PathLike) -> TraceData:
+    """A saved trace file, read and validated; TraceFileError naming the file otherwise."""
+    from ..schema.trace import read_trace as read
+
+    return _data(read(path))
 
 
 def load(source: Any) -> TraceData:
     """Read ``source``: a Runtime, a Trace, the trace JSON (text, bytes, a path, or the
-    parsed dict), or the records themselves (dicts or TraceRecords)."""
+    parsed dict), the records themselves (dicts or TraceRecords), or a TraceData."""
+    from ..schema import trace as schema
+
+    if isinstance(source, TraceData):
+        return source
     trace = getattr(source, "trace", None)
     if isinstance(trace, Trace):  # a Runtime
         source = trace
     if isinstance(source, Trace):
         return TraceData(source.dicts(), source.seed, source.meta.get("scenario"))
     if isinstance(source, os.PathLike):
-        source = open(source, encoding="utf-8").read()
+        return read_trace(source)
     if isinstance(source, (str, bytes)):
-        try:
-            source = json.loads(source)
-        except ValueError as exc:
-            raise ValueError(f"not a trace: the text is not JSON ({exc})") from None
+        return _data(schema.parse_trace(source))
     if isinstance(source, dict):
-        if source.get("format") != FORMAT or not isinstance(source.get("records"), list):
-            raise ValueError(f"not a trace: expected a dict with format {FORMAT!r} and a 'records' "
-                             f"list, got format {source.get('format')!r}")
-        return TraceData(_plain(source["records"]), source.get("seed"), source.get("scenario"))
+        from ..errors import TraceFileError
+        from ..schema import _core
+
+        _core.check_depth(source, lambda field, message: TraceFileError(message, file="<trace>", field=field))
+        return _data({**schema.check_trace(source, "<trace>"), "doc": source})
     if isinstance(source, (list, tuple)):
         return TraceData(_plain(source))
     raise TypeError(f"cannot read a trace from a {type(source).__name__}: pass a Runtime, a Trace, "
@@ -46,14 +73,9 @@ def load(source: Any) -> TraceData:
 
 
 def _plain(records: list | tuple) -> list[dict]:
-    out = []
-    for i, record in enumerate(records):
-        if isinstance(record, TraceRecord):
-            record = record.to_dict()
-        if not isinstance(record, dict) or "kind" not in record or "t" not in record:
-            raise ValueError(f"record {i} is not a trace record (a dict with 't' and 'kind'): {record!r:.80}")
-        out.append(record)
-    return out
+    from ..schema.trace import check_records
+
+    return check_records([r.to_dict() if isinstance(r, TraceRecord) else r for r in records], "<records>")
 
 
 def records_of(source: Any) -> list[dict]:

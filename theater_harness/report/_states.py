@@ -44,7 +44,7 @@ def states_of(records: list[dict]) -> dict[str, bytes]:
             seen.add(text)
             try:
                 raw = bytes(json.loads(text))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, RecursionError):  # not a flat list of bytes: not a state
                 continue
             found.setdefault(state_digest(raw), raw)
         elif kind == "fault" and r.get("fault_kind") == "corrupt-state":

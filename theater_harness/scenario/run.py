@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import HarnessError, ScenarioError
+from ..errors import HarnessError, ScenarioError, SimulationError
 from ..faults import FaultSchedule
 from ..runtime import Runtime
 from ..trees import NodeSpec
@@ -78,12 +78,16 @@ def run_scenario(scenario: Scenario, seed: int | None = None, *, faults: FaultSc
         except HarnessError as exc:
             raise ScenarioError(str(exc), file=scenario.path, field=f"actor[{i}]") from None
     pending = _deliver(scenario, rt, ids, seed)
-    if scenario.end_ms is not None:
-        rt.run(until=max(scenario.end_ms, rt.now))
-    else:
-        rt.run_until_idle()
-    result = ScenarioResult(scenario, rt, seed, ids, _expectations(scenario, rt, ids, pending, schedule),
-                            schedule=schedule)
+    stopped = None
+    try:
+        if scenario.end_ms is not None:
+            rt.run(until=max(scenario.end_ms, rt.now))
+        else:
+            rt.run_until_idle()
+    except SimulationError as exc:  # the run's max_events: a failure of this run, reported with its trace
+        stopped = f"the run stopped: {exc}"
+    problems = _expectations(scenario, rt, ids, pending, schedule)
+    result = ScenarioResult(scenario, rt, seed, ids, ([stopped] if stopped else []) + problems, schedule=schedule)
     if check_invariants:
         result.violations = check(scenario, rt)
     return result

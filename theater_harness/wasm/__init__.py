@@ -10,7 +10,8 @@ from wasmtime import WasmtimeError
 from ._component import ActorComponent, Export, HostImport, Suspension, inspect
 from ._component import load as _load
 from ._engine import WASMTIME_VERSION, cache_dir, engine
-from ._instance import INSTANTIATE, SUSPENDED, Failure, Incarnation, short_error
+from ._instance import INSTANTIATE, SUSPENDED, Failure, Incarnation, live_stores, short_error
+from ._memory import live_memories
 
 _LOADED: dict[tuple[int, int, int, int], ActorComponent] = {}
 
@@ -39,5 +40,6 @@ def __getattr__(name: str) -> object:  # ``wasm.ENGINE``, made on first use
 
 __all__ = [
     "ActorComponent", "Export", "Failure", "HostImport", "INSTANTIATE", "Incarnation", "SUSPENDED", "Suspension",
-    "WASMTIME_VERSION", "WasmtimeError", "cache_dir", "engine", "inspect", "load_component", "short_error",
+    "WASMTIME_VERSION", "WasmtimeError", "cache_dir", "engine", "inspect", "live_memories", "live_stores",
+    "load_component", "short_error",
 ]

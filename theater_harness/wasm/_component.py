@@ -18,6 +18,7 @@ import ctypes
 import functools
 import itertools
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -188,13 +189,18 @@ def _make_callback(imp: HostImport) -> Callable[..., int]:
 
 # Continuations of suspended host calls, by the ``env`` handed to wasmtime: one C
 # trampoline serves them all (making a ctypes callback per call would cost ~20 us).
-_suspended: dict[int, tuple[Suspension, C.Lower, int]] = {}
+# The calling incarnation owns its parked continuation (``parked``: the key, what it
+# waits for, how to lower the value); this table only names the incarnation, weakly. A
+# strong entry here would hold what the call waits for (a Wait, and through it its
+# runtime, every actor and every Store) from this module for as long as the call stays
+# parked: for ever, for a runtime dropped while an actor sleeps (issue 11, D5).
+_suspended: dict[int, weakref.ref] = {}
 _suspension_ids = itertools.count(1)
 
 
 @ctypes.CFUNCTYPE(ctypes.c_bool, _vp)
 def _poll_suspension(env: int) -> bool:
-    suspension, lower, results = _suspended[env]
+    _key, suspension, lower, results = _suspended[env]().parked  # polled only by its incarnation
     if not suspension.ready():
         return False
     try:
@@ -208,7 +214,14 @@ def _poll_suspension(env: int) -> bool:
 
 @ctypes.CFUNCTYPE(None, _vp)
 def _drop_suspension(env: int) -> None:
-    _suspended.pop(env, None)
+    """wasmtime dropped the continuation (the host call returned, or its call was
+    abandoned): the incarnation lets go of what it waited for."""
+    ref = _suspended.pop(env, None)
+    owner = ref() if ref is not None else None  # None while the collector frees it
+    if owner is not None:
+        parked = owner.parked
+        if parked is not None and parked[0] == env:
+            owner.parked = None
 
 
 def _make_async_callback(imp: HostImport) -> Callable[..., None]:
@@ -217,9 +230,9 @@ def _make_async_callback(imp: HostImport) -> Callable[..., None]:
     size = C.VAL_SIZE
 
     def callback(env, context, ty, args, nargs, results, nresults, error_out, continuation):  # noqa: ANN001
+        caller = ACTIVE.stack[-1]
         try:
             values = [lift(args + i * size) for i, lift in enumerate(lifts)]
-            caller = ACTIVE.stack[-1]
             outcome = caller.dispatch(caller, imp, values)
             if not isinstance(outcome, Suspension):
                 outcome = _Ready(outcome)
@@ -227,7 +240,8 @@ def _make_async_callback(imp: HostImport) -> Callable[..., None]:
             ctypes.c_void_p.from_address(error_out).value = _host_failed(imp, exc)
             outcome = _Ready(None)
         key = next(_suspension_ids)
-        _suspended[key] = (outcome, lower, results)
+        caller.parked = (key, outcome, lower, results)
+        _suspended[key] = weakref.ref(caller)
         cont = continuation.contents
         cont.callback = _poll_suspension
         cont.env = key

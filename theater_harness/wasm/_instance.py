@@ -10,11 +10,31 @@ memory-cap hit or a failing host call never raises out of here. A component that
 a blocking host function is called through wasmtime's async path: its call may instead
 return ``SUSPENDED`` (the wasm is parked on its fiber) and is continued with ``resume()``
 once what it waits for has happened, or abandoned with ``cancel()``.
+
+Freeing. ``close()`` frees the Store now: the instance, its linear memories and the fiber
+of a parked call (whose future is deleted first: it borrows the Store). An incarnation
+that is merely dropped frees the same when it is collected, whatever its call was doing:
+nothing outside it holds it (the continuation table of ``_component`` names it weakly).
+Its runtime refers to itself in cycles, so that is at the cyclic garbage collector's
+next pass, and a collection finalizes the objects of a cycle in no set order; the
+parked future is therefore owned by the Store object (``_Store``), which deletes it
+before itself, whichever of the two is finalized first.
+
+The collector's schedule counts Python allocations and knows nothing of what a Store
+holds (a few memory mappings each, against the process's ``vm.max_map_count``, 65,530
+by default): in a process with millions of long-lived objects, runtimes old enough to
+reach its oldest generation would wait for a full collection long after the mappings
+ran out. So making a Store runs a full collection first when the live Stores have grown
+by ``COLLECT_STEP`` since the fewest there were since the last such collection (a
+collection that frees little doubles the step, up to ``COLLECT_STEP_MAX``: a large tree
+of live actors costs a few collections, not one per 1,024 actors).
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,13 +86,28 @@ _zero_slot = C._VAL.pack_into
 
 
 def short_error(message: str) -> str:
-    """wasmtime's error text without the backtrace: the line after 'Caused by:', or the first."""
+    """wasmtime's error text without the backtrace: what follows 'Caused by:', or the first
+    line. Several causes, which wasmtime numbers ("0: instance export `log` has the wrong
+    type", "1: function implementation is missing"), are joined outermost first, after the
+    error itself unless that is only the backtrace's heading, without their numbers:
+    "component imports ...: instance export `log` has the wrong type: function
+    implementation is missing" (issue 11, D6)."""
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
     if "Caused by:" in lines:
         after = lines[lines.index("Caused by:") + 1:]
+        if "Stack backtrace:" in after:  # with RUST_BACKTRACE set
+            after = after[:after.index("Stack backtrace:")]
+        causes = [_CAUSE.match(ln) for ln in after if not _FRAME.match(ln)]
+        if causes and all(causes):
+            head = [] if _FRAME.match(lines[0]) else [lines[0]]
+            return ": ".join(head + [c[1] for c in causes])
         if after:
             return after[-1]
     return lines[0] if lines else message
+
+
+_CAUSE = re.compile(r"\d+: (.*)")  # one of several numbered causes
+_FRAME = re.compile(r"\d+:\s+0x[0-9a-f]+ - |error while executing at wasm backtrace:")  # a backtrace line
 
 
 def _take_error(err: int) -> str:
@@ -83,6 +118,56 @@ def _take_error(err: int) -> str:
     _byte_vec_delete(addr)
     _error_delete(err)
     return text
+
+
+COLLECT_STEP = 1024  # Stores made (net) since the last low point that trigger a full collection
+COLLECT_STEP_MAX = 4096  # the step after collections that freed little (most Stores were in use)
+
+
+class _Store(wasmtime.Store):
+    """A Store that owns the future of the call parked in it, if any: the future borrows
+    the Store, so it is deleted first, however the Store goes (``close``, or its
+    finalizer in a garbage collection, before or after the incarnation's)."""
+
+    future = 0  # the wasmtime_call_future_t of the call in flight, or 0
+    live = 0  # Stores made and not yet freed, in this process (live_stores())
+    low = 0  # the fewest live Stores since the last collection this module ran
+    step = COLLECT_STEP
+
+    def __init__(self, engine: wasmtime.Engine):
+        cls = _Store
+        if cls.live - cls.low >= cls.step:
+            _collect()
+        super().__init__(engine)
+        cls.live += 1
+
+    def drop_future(self) -> None:
+        future, self.future = self.future, 0
+        if future:
+            _future_delete(future)  # drops the fiber (and the parked host call's continuation)
+
+    def _delete(self, ptr: Any) -> None:
+        self.drop_future()
+        super()._delete(ptr)
+        cls = _Store
+        cls.live -= 1
+        cls.low = min(cls.low, cls.live)
+
+
+def _collect() -> None:
+    """A full collection, because many Stores were made since the last (see above)."""
+    cls = _Store
+    before = cls.live
+    gc.collect()
+    freed = before - cls.live
+    cls.step = COLLECT_STEP if freed >= cls.step // 2 else min(2 * cls.step, COLLECT_STEP_MAX)
+    cls.low = cls.live
+
+
+def live_stores() -> int:
+    """How many incarnations' Stores exist in this process (for leak checks): each holds
+    an instance, its linear memories and, while a call is parked, a fiber."""
+    return _Store.live
 
 
 class _AsyncCall:
@@ -109,7 +194,7 @@ class Incarnation:
     """A live instance of an actor's component, in a Store of its own."""
 
     __slots__ = ("component", "owner", "dispatch", "store", "_ctx", "instance", "_funcs", "fuel",
-                 "memory_cap", "poisoned", "memory", "_pending", "__weakref__")
+                 "memory_cap", "poisoned", "memory", "_pending", "parked", "__weakref__")
 
     def __init__(self, component: ActorComponent, owner: Any, dispatch: Any, *, fuel: int, memory_cap: int | None):
         self.component = component
@@ -119,7 +204,10 @@ class Incarnation:
         self.memory_cap = memory_cap
         self.poisoned = False
         self._pending: _AsyncCall | None = None
-        store = wasmtime.Store(engine())
+        # the continuation of the host call this incarnation's call is parked in, set by
+        # _component's async callback: (key, Suspension, lower, result address)
+        self.parked: tuple | None = None
+        store = _Store(engine())
         self.memory = account = _memory.MemoryAccount(memory_cap)  # the cap, enforced by _memory
         self.store = store
         self._ctx = ctypes.cast(store._context(), _vp).value
@@ -209,6 +297,7 @@ class Incarnation:
             error = ctypes.c_void_p.from_address(raddr + C.VAL_SIZE)
             error.value = 0
             future = _func_call_async(func[1], self._ctx, base, n, raddr, 1, raddr + C.VAL_SIZE)
+            self.store.future = future
             self._pending = _AsyncCall(future, export, block, raddr, error, denials, func)
             return self._poll()  # the first poll reads the arguments: free them after it
         finally:
@@ -231,15 +320,16 @@ class Incarnation:
         if not done:
             return SUSPENDED
         self._pending = None
-        _future_delete(pending.future)
+        self.store.drop_future()
         return self._finish(pending.export, pending.result, pending.error.value, pending.denials)
 
     def cancel(self) -> None:
-        """Abandon the suspended call (its actor is being stopped). The instance is
-        unusable afterwards."""
+        """Abandon the suspended call (its actor is being stopped): its fiber is dropped.
+        The instance is unusable afterwards."""
         pending, self._pending = self._pending, None
         if pending is not None:
-            _future_delete(pending.future)
+            self.store.drop_future()
+            self.parked = None
             self.poisoned = True
 
     def _finish(self, export: Export, raddr: int, err: int | None, denials: int) -> tuple[bool, Any]:
@@ -252,21 +342,35 @@ class Incarnation:
             C.val_delete(raddr)
 
     def fuel_left(self) -> int:
-        """Fuel remaining from the current call's budget (for cost accounting)."""
+        """Fuel remaining from the current call's budget (for cost accounting); 0 once closed."""
+        if self._ctx is None:
+            return 0
         out = ctypes.c_uint64(0)
         _get_fuel(self._ctx, ctypes.addressof(out))
         return out.value
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` has freed the Store."""
+        return self._ctx is None
+
     def close(self) -> None:
-        """Release the instance now (a suspended call is abandoned)."""
+        """Free the Store now: a suspended call is abandoned (its fiber dropped), then the
+        instance and its linear memories go. Calls then fail as on a poisoned instance.
+        Idempotent. Not while one of this incarnation's own calls is running (the stop
+        comes from inside it): the Store then goes when the incarnation is dropped."""
         self.cancel()
         self.instance = None
         self._funcs.clear()
+        if self._ctx is not None and self not in ACTIVE.stack:
+            self.poisoned = True
+            self._ctx = None
+            self.store.close()  # deletes a pending future first (_Store)
 
     def __del__(self) -> None:
-        pending = getattr(self, "_pending", None)
-        if pending is not None:
-            _future_delete(pending.future)
+        store = getattr(self, "store", None)  # absent if __init__ failed before making it
+        if store is not None:
+            store.drop_future()  # before the result block it writes to can go
 
     def _failure(self, message: str, memory_denied: bool = False) -> Failure:
         message = short_error(message)
