@@ -49,8 +49,6 @@ def fault_outcomes(runtime: Any) -> list[str]:
             outcomes.append(f"fired at {times[0]} ms" + (f" ({len(times)} times)" if len(times) > 1 else ""))
         elif index in missed:
             outcomes.append(missed[index])
-        elif injector.outcome(index) == "missed":  # its incarnation ended; not yet recorded
-            outcomes.append(f"missed: {injector.missed_why(index)}")
         else:
             outcomes.append(f"pending: neither fired nor missed by {runtime.now} ms")
     return outcomes

@@ -42,8 +42,8 @@ def test_the_set_up_commands_are_the_ones_ci_runs():
         assert line in ci
 
 
-def test_the_runtime_example_runs_as_written(monkeypatch, capsys):
-    monkeypatch.chdir(ROOT)  # its manifest paths are relative to the checkout
+def test_the_runtime_example_runs_as_written(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)  # it names the bundled examples, wherever it runs
     first = "from theater_harness import Runtime"
     exec(compile(first + "\n" + _block("python", first), "README.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()

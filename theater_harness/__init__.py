@@ -2,8 +2,9 @@
 actors, with supervision and fault injection, for tests.
 
     from theater_harness import Runtime
+    from theater_harness.examples import EXAMPLES
     rt = Runtime(seed=1)
-    counter = rt.spawn("scenarios/actors/counter.toml")
+    counter = rt.spawn(EXAMPLES / "counter.toml")
     rt.send(counter, b"inc")
     rt.run_until_idle()
     assert rt.actor(counter).state == b'{"count":1}'

@@ -137,9 +137,6 @@ class OtpSchedule:
     def nodes(self) -> dict[str, OtpNode]:
         return {n.name: n for n in self.root.walk()}
 
-    def descendants(self, name: str) -> list[str]:
-        return [n.name for n in self.nodes()[name].walk()][1:]
-
     def describe(self) -> str:
         def line(node: OtpNode, depth: int) -> list[str]:
             what = (f"{node.strategy} intensity {node.intensity}/{node.period_s}s auto_shutdown {node.auto_shutdown}"
@@ -283,12 +280,13 @@ def normalize(schedule: OtpSchedule, events: Sequence[str]) -> list[str]:
     descendants in that fault's segment are taken out and put, sorted, where the first of
     them was."""
     out = list(events)
+    nodes = schedule.nodes()
     for index, (_, kind, target) in enumerate(schedule.faults):
-        if kind != "kill" or not schedule.nodes()[target].is_supervisor or f"fault {index}" not in out:
+        if kind != "kill" or not nodes[target].is_supervisor or f"fault {index}" not in out:
             continue
         start = out.index(f"fault {index}")
         end = out.index(f"fault {index + 1}") if f"fault {index + 1}" in out else len(out)
-        subtree = {target, *schedule.descendants(target)}
+        subtree = {node.name for node in nodes[target].walk()}
         taken: list[int] = []
         seen: set[str] = set()
         for i in range(start + 1, end):
@@ -299,7 +297,8 @@ def normalize(schedule: OtpSchedule, events: Sequence[str]) -> list[str]:
         if not taken:
             continue
         block = sorted(out[i] for i in taken)
-        rest = [e for i, e in enumerate(out[start + 1:end], start + 1) if i not in set(taken)]
+        taken_at = set(taken)
+        rest = [e for i, e in enumerate(out[start + 1:end], start + 1) if i not in taken_at]
         first = taken[0] - (start + 1)
         out[start + 1:end] = rest[:first] + block + rest[first:]
     return out

@@ -43,7 +43,6 @@ class FaultInjector:
         self.faults: list[Fault] = []
         self.fired: list[int] = []  # fault indexes, in the order they fired
         self.missed: list[int] = []  # fault indexes, in the order they were found missed
-        self._why: dict[int, str] = {}  # fault index -> why it was missed
         self._calls: dict[str, int] = {}  # actor id -> calls into its exports other than init so far
         self._inits: dict[str, int] = {}  # actor id -> inits so far
         self._messages: dict[tuple[str, str], int] = {}  # (from, to) -> messages so far
@@ -185,31 +184,19 @@ class FaultInjector:
     def _miss(self, index: int, named: list[Any], why: str, **extra: Any) -> None:
         """Record a missed fault, on its target's actor when it names exactly one."""
         self.missed.append(index)
-        self._why[index] = why
         fault = self.faults[index]
         fields: dict[str, Any] = {"fault": index, "fault_kind": fault.kind, "describe": fault.describe(),
                                   "target": fault.target, "why": why, **extra}
         self.rt.trace.add(self.rt.now, "missed", named[0].id if len(named) == 1 else None, fields)
 
     def outcome(self, index: int) -> str:
-        """``fired``, ``missed`` or ``pending`` (neither, so far). A bound fault whose
-        incarnations have all ended is missed even before a choke point records it."""
+        """``fired``, ``missed`` or ``pending`` (neither, so far). A miss is recorded when
+        it happens: the runtime reports every incarnation's end (``ended``)."""
         if index in self.fired:
             return "fired"
         if index in self.missed:
             return "missed"
-        bound = self._bound.get(index)
-        if bound is not None and not any(self._lives(a, i) for a, i in bound.items()):
-            return "missed"
         return "pending"
-
-    def missed_why(self, index: int) -> str | None:
-        """Why fault ``index`` is missed (None if it is not), recorded or not yet."""
-        if index in self._why:
-            return self._why[index]
-        if self.outcome(index) == "missed":
-            return ended_first(self.rt, self.faults[index], self._bound[index])
-        return None
 
     # --- records ---------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-NOT_ABNORMAL = ("normal", "shutdown")  # exit kinds that are not failures (OTP: normal, shutdown)
-CAUSE_SUPERVISOR = "supervisor"  # stopped by its own supervisor
-CAUSE_PARENT_ENDED = "parent-ended"  # stopped because its parent ended
+from ..exit import CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, NORMAL, SHUTDOWN  # noqa: F401  (causes: re-exported)
+
+NOT_ABNORMAL = (NORMAL, SHUTDOWN)  # exit kinds that are not failures (OTP: normal, shutdown)
 INIT = "theater:simple/actor.init"
 
 

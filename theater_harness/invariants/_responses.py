@@ -38,6 +38,7 @@ from typing import Any, Mapping
 from ..supervision.intensity import add_restart
 from ..supervision.spec import STRATEGIES
 from ..supervision.strategy import Child, plan, should_restart
+from ..supervision.supervisor import SUPERVISOR_RESTARTED  # noqa: F401  (re-exported to the other checks)
 from ._records import (CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, INIT, Actors, abnormal, call_params, cause,
                        wasm_event)
 
@@ -45,7 +46,6 @@ HANDLER = "supervisor-handlers.handle-child-"
 POLICY_DEFAULTS: dict[str, Any] = {"strategy": "one_for_one", "intensity": 1, "period_ms": 5000,
                                    "resolution_ms": 1000, "permanent_errors": [], "auto_shutdown": "never"}
 AUTO_SHUTDOWN = ("never", "any_significant", "all_significant")
-SUPERVISOR_RESTARTED = "supervisor-restarted:"  # a restarted supervisor restarting its children
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ def prune(directory: Path, max_bytes: int | None) -> list[Entry]:
     removed = evict(directory, max_bytes)
     # The OS clock, read here only to tell an abandoned temporary file from one being
     # written: the cache's housekeeping, outside any simulation.
-    stale_before = time.time() - STALE_TEMP_S
+    stale_before = time.time() - STALE_TEMP_S  # wall-clock ok
     try:
         with os.scandir(directory) as it:
             for item in it:
