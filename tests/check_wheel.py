@@ -36,6 +36,7 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_TEST = "# test_counter_tree.py"  # the first line of the README's first test
 SCENARIO = ROOT / "scenarios" / "one-for-one.scenario.toml"  # the one the README shows
+PACKR_SCENARIO = ROOT / "scenarios" / "packr-one-for-all.scenario.toml"  # packr and component actors in one tree
 EXAMPLES_IN_WHEEL = "theater_harness/example-actors/"
 # What an install needs of the example actors, and what it must not get.
 REQUIRED_SUFFIXES = (".toml", ".wasm")
@@ -173,10 +174,12 @@ def check(tmp: Path) -> None:
     _run([python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--theater-seed", "1", "test_counter_tree.py"],
          cwd=work, env=env)
 
-    step("theater-harness run on a copy of a bundled scenario, the examples copied beside it")
-    shutil.copy(SCENARIO, work / SCENARIO.name)
-    shutil.copytree(where[1], work / "actors")  # the scenario names "actors/counter.toml", ...
-    _run([str(bin_dir / "theater-harness"), "run", SCENARIO.name], cwd=work, env=env)
+    step("theater-harness run on copies of two bundled scenarios (one mixes packr and component actors), "
+         "the examples copied beside them")
+    for scenario in (SCENARIO, PACKR_SCENARIO):
+        shutil.copy(scenario, work / scenario.name)
+    shutil.copytree(where[1], work / "actors")  # the scenarios name "actors/counter.toml", ...
+    _run([str(bin_dir / "theater-harness"), "run", SCENARIO.name, PACKR_SCENARIO.name], cwd=work, env=env)
 
     steps.append(("end", time.monotonic()))
     print("\n== times")
@@ -199,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("wheel check ok: the README's first test and a bundled scenario pass in a wheel install")
+    print("wheel check ok: the README's first test and two bundled scenarios pass in a wheel install")
     return 0
 
 

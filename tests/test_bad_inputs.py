@@ -51,7 +51,7 @@ def test_an_unknown_handler_type_lists_the_known_ones(tmp_path):
 def test_a_missing_component(tmp_path):
     path = _manifest(tmp_path, "missing.wasm")
     with pytest.raises(SpawnError, match=re.escape(
-            f"{path}: field 'component': {tmp_path / 'missing.wasm'}: component file not found")):
+            f"{path}: field 'component': {tmp_path / 'missing.wasm'}: actor file not found")):
         Runtime().spawn(path)
 
 
@@ -63,12 +63,12 @@ def test_a_component_that_is_not_wasm(tmp_path):
         Runtime().spawn(path)
 
 
-def test_a_core_module_instead_of_a_component(tmp_path):
+def test_a_core_module_that_is_not_a_packr_actor(tmp_path):
     (tmp_path / "core.wasm").write_bytes(wasmtime.wat2wasm("(module)"))
     path = _manifest(tmp_path, "core.wasm")
     with pytest.raises(SpawnError, match=re.escape(
-            "core.wasm: not a valid WebAssembly component (this is a core wasm module; "
-            "wrap it with `wasm-tools component new`)")):
+            "core.wasm: is a core wasm module but not a packr actor: it does not export __pack_types "
+            "(a component-model actor must be a component: wrap it with `wasm-tools component new`)")):
         Runtime().spawn(path)
 
 

@@ -73,3 +73,27 @@ def test_bench_pyactor_without_componentize_py_says_so_and_succeeds(tmp_path, ca
 
 def test_bench_scale_measures_the_bare_calls_of_the_cost_curve():
     assert _load("bench_scale").child_bare(3, 30)["us_per_call"] > 0
+
+
+def test_bench_packr_quick_writes_every_figure(tmp_path, capsys):
+    out = tmp_path / "packr.json"
+    assert _load("bench_packr").main(["--quick", "--repeat", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())["figures"]
+    assert {"packr_inc_harness_over_api", "packr_restarts_per_s", "packr_supervised_cycles_per_s",
+            "comp_inc_harness_over_fast", "comp_restarts_per_s"} <= set(figures)
+    assert all(f["median"] > 0 for f in figures.values())
+    assert "packr 'inc': ratio harness / bare wasmtime-py" in capsys.readouterr().out
+
+
+def test_bench_packr_bare_hosts_send_what_the_harness_sends():
+    from theater_harness.wasm.packr import cgrf
+    from theater_harness.wasm.packr.value import Bytes, Result, Tuple
+
+    bench = _load("bench_packr")
+    state = bench._initial_state()
+    nodes = int.from_bytes(state[8:12], "little")  # the header's node count
+    for payload in (b"inc", b"x" * 4096):
+        spliced = bench._next_input(state[16:], nodes, bench._payload_node(payload))
+        assert spliced == cgrf.encode_call(state, (Bytes(payload),))  # the harness's own input
+    output = cgrf.encode(Result(True, Tuple([cgrf.decode(state)]), b"\x01", b"\x06"))  # result::ok(tuple[state])
+    assert bench._state_of(output) == (state[16:], nodes)

@@ -172,7 +172,8 @@ def test_a_cache_folder_that_cannot_be_made_warns_once_and_compiles_in_memory(tm
 def test_a_failed_write_keeps_the_compiled_component_and_names_the_file(cache, monkeypatch, caplog):
     compiles = []
     real_compile = _engine._compile
-    monkeypatch.setattr(_engine, "_compile", lambda wasm, source: compiles.append(source) or real_compile(wasm, source))
+    monkeypatch.setattr(_engine, "_compile",
+                        lambda wasm, source, core=False: compiles.append(source) or real_compile(wasm, source, core))
 
     def full(path, data):
         raise OSError(28, "No space left on device", str(path))

@@ -14,7 +14,6 @@ from wasmtime.component import Component, Linker
 from conftest import ACTORS, manifest
 from test_hostile import beside_a_bystander, first_exit
 from theater_harness import Runtime
-from theater_harness import runtime as runtime_module
 from theater_harness._scheduler import Scheduler
 from theater_harness.chain import host_call_data, verify_chain
 from theater_harness.cli import main
@@ -22,7 +21,7 @@ from theater_harness.errors import HarnessError, SimulationError
 from theater_harness.host import runtime as runtime_host
 from theater_harness.limits import LIMIT_OPTIONS, Limits
 from theater_harness.scenario import load_scenario, run_scenario
-from theater_harness.wasm import Incarnation, WasmtimeError, short_error
+from theater_harness.wasm import ActorComponent, Incarnation, WasmtimeError, short_error
 
 SEND = "theater:simple/message-server-client.handle-send"
 MiB = 1 << 20
@@ -179,15 +178,15 @@ def test_a_memory_error_out_of_an_event_goes_to_the_hook_or_propagates():
 def _refuse_instances(monkeypatch, after: int, exc: BaseException) -> None:
     """The incarnation made after ``after`` others fails with ``exc`` (that one only)."""
     made = [0]
+    real = ActorComponent.incarnate
 
-    class Refusing(Incarnation):
-        def __init__(self, *args, **kwargs):
-            made[0] += 1
-            if made[0] == after + 1:
-                raise exc
-            super().__init__(*args, **kwargs)
+    def refusing(self, *args, **kwargs):
+        made[0] += 1
+        if made[0] == after + 1:
+            raise exc
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(runtime_module, "Incarnation", Refusing)
+    monkeypatch.setattr(ActorComponent, "incarnate", refusing)
 
 
 def test_a_memory_error_while_instantiating_fails_that_spawn(monkeypatch):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import manifest
+from theater_harness.errors import UnknownExportError
 from theater_harness.faults import fault
+from theater_harness.values import render
 
 
 def test_a_probe_receives_what_an_actor_sends_it(rt):
@@ -66,3 +68,28 @@ def test_replying_to_a_send_is_an_error(rt):
     rt.send(probe.id, "x")
     with pytest.raises(TypeError, match="a send cannot be replied to"):
         probe.expect_msg(within=1).reply("no")
+
+
+def test_a_probe_calls_any_export_as_the_runtime_does(rt):
+    # the call is the test's, not the probe's: faults on the probe's links do not touch it
+    rt.inject(fault("drop", link=("probe", "packr_counter"), on_message=1))
+    probe = rt.probe()
+    counter = rt.spawn(manifest("packr_counter"))
+    added = probe.call(counter, "counter.add", 5, delay_ms=20)
+    assert (added.done, added.export) == (False, "counter.add")
+    rt.run_until_idle()
+    assert (added.ok, added.result, added.error, rt.now) == (True, 5, None, 20)
+    assert render(rt.actor(counter).state.value) == '{count: 5, last: ""}'
+    assert rt.call(counter, "counter.get") == 5
+    with pytest.raises(UnknownExportError, match="has no export 'counter.mul'; it exports counter.add, counter.get"):
+        probe.call(counter, "counter.mul", 2)
+
+
+def test_a_probe_call_to_an_actor_that_is_not_running_fails(rt):
+    probe = rt.probe()
+    counter = rt.spawn(manifest("packr_counter"))
+    rt.stop(counter)
+    pending = probe.call(counter, "counter.get")
+    rt.run_until_idle()
+    assert (pending.done, pending.ok) == (True, False)
+    assert pending.error.endswith("(packr_counter) is not running: it is stopped")

@@ -31,7 +31,7 @@ class Actor:
         "init_state", "accepts_messages", "suspended", "wait", "spec", "child_spec", "restart_times",
         "consecutive_restarts", "last_restart_ms", "journal", "probe", "spawn_failed", "deleted_specs",
         "end_posted", "end_settled", "by_parent", "depth", "instant_ms", "instant_calls", "call_usage",
-        "chain_bytes",
+        "chain_bytes", "registered", "exit_waiters",
     )
 
     def __init__(self, actor_id: str, name: str, manifest: "Manifest", component: "ActorComponent",
@@ -82,6 +82,8 @@ class Actor:
         self.spawn_order = spawn_order
         self.init_state = init_state  # the merged state passed to init
         self.accepts_messages = "message-server" in manifest.handler_types
+        self.registered = False  # the incarnation called message-server-host.register (packr)
+        self.exit_waiters: list = []  # callbacks for when the current incarnation ends (spawn-and-wait)
         # For the runtime's bounds (limits.py): how deep it is under its root (0 for a root),
         # the virtual instant of its last call and its calls then, and what its current
         # call has handed the host ([log bytes, log lines, message bytes]; None: nothing yet),

@@ -19,6 +19,8 @@ from json.encoder import encode_basestring  # == json.dumps(s, ensure_ascii=Fals
 from pathlib import Path
 from typing import Any
 
+from .wasm.packr.value import Value
+from .wasm.packr.value import to_json as value_json
 from .errors import ChainFileError
 
 _DEC = tuple(str(i) for i in range(256))  # the decimal text of every byte value
@@ -280,6 +282,8 @@ def to_json_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
 
 
 def _json_text(value: Any, sort_keys: bool) -> str:
+    if isinstance(value, Value):  # a packr value: its JSON form (values.to_json)
+        value = value_json(value)
     if value is None:
         return "null"
     if value is True:

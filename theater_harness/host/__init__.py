@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import message_server, random, runtime, supervisor, supervisor_handlers, timing
+from . import message_server, random, runtime, store, supervisor, supervisor_handlers, timer, timing
 from .message_server import close_channels_of
+from .timer import cancel_timers_of
 
 HOST_FUNCTIONS: dict[str, dict[str, Any]] = {
     "runtime": runtime.FUNCTIONS,
@@ -17,15 +18,25 @@ HOST_FUNCTIONS: dict[str, dict[str, Any]] = {
     "timing": timing.FUNCTIONS,
     "random": random.FUNCTIONS,
     "supervisor": supervisor.FUNCTIONS,
+    "store": store.FUNCTIONS,
+    "timer": timer.FUNCTIONS,
 }
 
+# Host calls that give an incarnation resources of its own: a replayed incarnation (its
+# host calls answered from its journal) runs them again, so it holds them too.
+REPLAYED_EFFECTS = frozenset({("timer", "set-interval"), ("timer", "clear-interval"),
+                              ("message-server-host", "register")})
+
 # Mailbox items by kind: each handler makes one export call into the actor.
-ITEMS = {**message_server.ITEMS, **supervisor_handlers.ITEMS}
+ITEMS = {**message_server.ITEMS, **supervisor_handlers.ITEMS, **timer.ITEMS}
 
 
 def undeliverable(rt: Any, actor: Any, item: tuple) -> None:
     """An item for an actor that is no longer running: fail or drop it, and record that."""
-    message_server.undeliverable(rt, actor, item)
+    if item[0] == "tick":
+        timer.undeliverable(rt, actor, item)
+    else:
+        message_server.undeliverable(rt, actor, item)
 
 
-__all__ = ["HOST_FUNCTIONS", "ITEMS", "close_channels_of", "undeliverable"]
+__all__ = ["HOST_FUNCTIONS", "ITEMS", "REPLAYED_EFFECTS", "cancel_timers_of", "close_channels_of", "undeliverable"]

@@ -283,7 +283,18 @@ def cancel_request(rt: Any, actor: Any, request_id: str) -> tuple[bool, Any]:
     return (True, None)
 
 
+def register(rt: Any, actor: Any) -> tuple[bool, Any]:
+    """packr-era Theater's ``register``: the actor may receive messages from now on (even
+    if its manifest lists no message-server handler). A second call in one incarnation is
+    Theater's ``Err("Already registered")``."""
+    if actor.registered:
+        return (False, "Already registered")
+    actor.registered = actor.accepts_messages = True
+    return (True, None)
+
+
 FUNCTIONS = {
+    "register": register,
     "send": send,
     "request": request,
     "open-channel": open_channel,

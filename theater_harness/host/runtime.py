@@ -1,4 +1,4 @@
-"""`theater:simple/runtime`: log, get-chain, shutdown."""
+"""`theater:simple/runtime`: log, get-chain (component era), self (packr era), shutdown."""
 
 from __future__ import annotations
 
@@ -49,4 +49,9 @@ def shutdown(rt: Any, actor: Any, data: bytes | None) -> tuple[bool, Any]:
     return (True, None)
 
 
-FUNCTIONS = {"log": log, "get-chain": get_chain, "shutdown": shutdown}
+def self_id(rt: Any, actor: Any) -> str:
+    """The actor's own id (packr-era Theater's ``runtime.self``)."""
+    return actor.id
+
+
+FUNCTIONS = {"log": log, "get-chain": get_chain, "shutdown": shutdown, "self": self_id}

@@ -38,7 +38,9 @@ def _started(rt: Any, wait: Any, child: Any, ok_value: Any):
     return then
 
 
-def _spawn(rt: Any, actor: Any, manifest: str, state: bytes | None, verbatim: bool) -> Any:
+def _spawn(rt: Any, actor: Any, manifest: str, state: Any, verbatim: bool, started: Any = None) -> Any:
+    """Spawn a child of ``actor``; the caller waits for its init (``started(rt, wait,
+    child)`` makes what runs then; by default the wait ends with the child's id)."""
     what = f"supervisor.{'resume' if verbatim else 'spawn'}"
     depth, cap = actor.depth + 1, rt._caps["max_spawn_depth"]
     if depth > cap:  # a chain of actors spawning actors: the spawner ends, kind limit
@@ -51,8 +53,8 @@ def _spawn(rt: Any, actor: Any, manifest: str, state: bytes | None, verbatim: bo
     except HarnessError as exc:
         return (False, f"cannot spawn {manifest!r}: {exc}")
     wait = rt.wait(actor)
-    rt.scheduler.after(0, rt._start, child, child.init_state, _started(rt, wait, child, child.id),
-                       priority=URGENT)
+    then = started(rt, wait, child) if started is not None else _started(rt, wait, child, child.id)
+    rt.scheduler.after(0, rt._start, child, child.init_state, then, priority=URGENT)
     return wait
 
 
@@ -122,7 +124,78 @@ def get_child_events(rt: Any, actor: Any, child_id: str) -> tuple[bool, Any]:
     } for e in child.chain.events])
 
 
+# --- packr-era Theater (PACKR.md 4.3) ---------------------------------------------------
+
+def spawn_typed(rt: Any, actor: Any, manifest: str, init_state: Any, wasm_bytes: bytes | None) -> Any:
+    """packr's ``spawn(manifest, init-state: option<value>, wasm-bytes)``: the child's init
+    gets ``init_state`` exactly as given; none means its manifest's ``initial_state`` (as
+    a string value), else Theater's default state. Returns after the child's init."""
+    if wasm_bytes is not None:
+        return (False, "supervisor.spawn: wasm-bytes are not supported by theater-harness; give a manifest path")
+    if init_state is None:
+        return _spawn(rt, actor, manifest, None, verbatim=False)
+    return _spawn(rt, actor, manifest, _typed(init_state), verbatim=True)
+
+
+def resume_typed(rt: Any, actor: Any, manifest: str, state_bytes: bytes | None, wasm_bytes: bytes | None) -> Any:
+    """packr's ``resume(manifest, state-bytes, wasm-bytes)``: a child whose init gets the
+    saved state as it is."""
+    if wasm_bytes is not None:
+        return (False, "supervisor.resume: wasm-bytes are not supported by theater-harness; give a manifest path")
+    return _spawn(rt, actor, manifest, state_bytes, verbatim=True)
+
+
+def spawn_and_wait(rt: Any, actor: Any, manifest: str, init_state: Any, wasm_bytes: bytes | None,
+                   timeout_ms: int | None) -> Any:
+    """packr's ``spawn-and-wait``: spawn a child and wait until it ends: its
+    ``runtime.shutdown`` data (none if it was stopped), err if it failed or if
+    ``timeout_ms`` of virtual time pass first (the child then keeps running)."""
+    if wasm_bytes is not None:
+        return (False, "supervisor.spawn-and-wait: wasm-bytes are not supported by theater-harness")
+
+    def started(rt: Any, wait: Any, child: Any) -> Any:
+        def ended(reason: Any) -> None:
+            if reason.abnormal:
+                wait.finish((False, f"child {child.id} ({child.name}) failed: {reason}"))
+            else:
+                wait.finish((True, child.shutdown_data[0] if child.shutdown_data else None))
+
+        def then(payload: Any) -> None:
+            if not payload:
+                wait.finish((False, f"child {child.id} ({child.name}) failed to start: {child.exit_reason}"))
+                return
+            child.exit_waiters.append(ended)
+            if timeout_ms is not None:
+                timer = rt.scheduler.after(timeout_ms, wait.finish, (
+                    False, f"child {child.id} ({child.name}) still running after {timeout_ms} ms"))
+                wait.on_abandon.append(lambda: rt.scheduler.cancel(timer))
+        return then
+
+    state = None if init_state is None else _typed(init_state)
+    return _spawn(rt, actor, manifest, state, verbatim=state is not None, started=started)
+
+
+def _typed(value: Any) -> Any:
+    from ..values import TypedState
+    return value if isinstance(value, TypedState) else TypedState.of(value)
+
+
+def subscribe_to_child(rt: Any, actor: Any, child_id: str) -> tuple[bool, Any]:
+    """packr's ``subscribe-to-child``: accepted for a child (theater-harness does not send
+    ``handle-child-event``: its child events are its chain, which tests read directly)."""
+    _, error = _child(rt, actor, child_id)
+    return (False, error) if error else (True, None)
+
+
+unsubscribe_from_child = subscribe_to_child
+
+
 FUNCTIONS = {
+    "spawn-typed": spawn_typed,
+    "resume-typed": resume_typed,
+    "spawn-and-wait": spawn_and_wait,
+    "subscribe-to-child": subscribe_to_child,
+    "unsubscribe-from-child": unsubscribe_from_child,
     "spawn": spawn,
     "resume": resume,
     "list-children": list_children,

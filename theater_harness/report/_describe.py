@@ -81,6 +81,8 @@ _DETAIL: dict[str, Callable[[dict, dict[str, str]], str]] = {
     "request-failed": lambda r, n: f"request {_short(r.get('request'))}: {r.get('error')}",
     "drop": lambda r, n: str(r.get("reason", "")),
     "skip": lambda r, n: f"no {r.get('export')} export: call skipped",
+    "tick": lambda r, n: f"timer {r.get('timer')!r}",
+    "call": lambda r, n: f"a test calls {r.get('export')}",
     "restart": lambda r, n: f"incarnation {r.get('incarnation')} ({r.get('recovery')}) by "
                             f"{label(n, r.get('supervisor'))}",
     "restart-plan": _restart_plan,

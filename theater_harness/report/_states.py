@@ -10,6 +10,10 @@ import re
 from typing import Any
 
 from ..trace import state_digest
+from ..wasm.packr.cgrf import decode
+from ..wasm.packr.value import render
+
+CGRF_MAGIC = b"CGRF\x02\x00"  # a CGRF v2 buffer's first bytes
 from ._source import records_of
 
 PREVIEW = 80  # characters of a state shown beside its digest
@@ -57,7 +61,14 @@ def states_of(records: list[dict]) -> dict[str, bytes]:
 def preview(raw: bytes, limit: int = PREVIEW) -> str:
     """The state on one line, as it is: JSON as its text (``{"count":6}``), other UTF-8 text
     quoted (``"\\u0000garbage"``), anything else as ``hex 00ff...``; line breaks and other
-    control characters escaped; cut at ``limit`` characters with an ellipsis and the size."""
+    control characters escaped; cut at ``limit`` characters with an ellipsis and the size.
+    A typed state (a packr actor's: a CGRF buffer) is shown as its value (``{count: 6}``)."""
+    typed = typed_preview(raw)
+    if typed is not None:
+        shown = typed
+        if len(shown) > limit:
+            return f"{shown[:limit - 1]}\u2026 ({len(raw)} bytes)"
+        return shown
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -70,6 +81,16 @@ def preview(raw: bytes, limit: int = PREVIEW) -> str:
     if len(shown) > limit:  # so is every text or hex cut above
         return f"{shown[:limit - 1]}\u2026 ({len(raw)} bytes)"
     return shown
+
+
+def typed_preview(raw: bytes) -> str | None:
+    """A typed state's value in WAVE text, or None when ``raw`` is no CGRF buffer."""
+    if raw[:6] != CGRF_MAGIC:
+        return None
+    try:
+        return render(decode(raw))
+    except ValueError:
+        return None
 
 
 def _is_json(text: str) -> bool:

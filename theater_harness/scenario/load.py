@@ -34,10 +34,18 @@ name the file, the table and the key.
     to = "counter"
     send = "inc"                       # or request = "get", with expect_reply / expect_error
 
+    [[message]]                        # or a call of any export of the actor (Runtime.call_later)
+    at = 20
+    to = "packr_counter"
+    call = "counter.add"               # "iface.fn", or a Theater export by its full name
+    args = [5]                         # TOML values, converted by the export's declared types
+    expect_result = "5"                # the result's WAVE text (values.render), or expect_error = true
+
     [[workload]]                       # many: every every_ms from from_ms to until_ms
     to = "counter"
     every_ms = 100
-    faker = "word"                     # or send = "..." (Faker is seeded from the run's seed)
+    faker = "word"                     # or send = "..." (Faker is seeded from the run's seed),
+                                       # or call = "counter.add" with args = [1]
                                        # (at most 100000 messages in all: schema.scenario.MAX_MESSAGES)
 
     [[stop]]
@@ -54,7 +62,11 @@ name the file, the table and the key.
     max_faults = 3
     kinds = ["trap", "err", "stop"]
 
-Strings in ``init_state`` and payloads may name another actor's id as ``${name}``.
+Strings in ``init_state``, payloads, ``args`` and expected replies and results may name
+another actor's id as ``${name}``. A call's ``expect_result`` is compared with
+``values.render(result)`` (a component actor's plain result is made a value first with
+``values.to_value``: bytes show as ``[104, 105]``, no result as ``none``); a call that fails
+(the actor fails in it, or is not running) meets only ``expect_error = true``.
 """
 
 from __future__ import annotations
@@ -91,12 +103,15 @@ class ActorSpec:
 @dataclass(frozen=True)
 class Step:
     at: int
-    action: str  # send, request or stop
+    action: str  # send, request, call or stop
     target: str
     payload: str = ""
     expect_reply: str | None = None
     expect_error: bool = False
     where: str = ""  # e.g. "message[2]", for reports
+    export: str | None = None  # a call's export, e.g. "counter.add"
+    args: tuple = ()  # a call's arguments (TOML values)
+    expect_result: str | None = None  # a call's expected result, as WAVE text
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,8 @@ class Workload:
     send: str | None = None
     faker: str | None = None
     where: str = ""
+    call: str | None = None  # an export to call each time instead, with args
+    args: tuple = ()
 
 
 @dataclass(frozen=True)

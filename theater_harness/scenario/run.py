@@ -11,6 +11,7 @@ from ..errors import HarnessError, ScenarioError, SimulationError
 from ..faults import FaultSchedule
 from ..runtime import Runtime
 from ..trees import NodeSpec
+from ..values import Value, render, to_value
 from .load import Scenario, shared_faker
 
 _REF = re.compile(r"\$\{([^}]*)\}")
@@ -111,6 +112,10 @@ def _deliver(scenario: Scenario, rt: Runtime, ids: dict[str, str], seed: int) ->
         if delay < 0:
             raise ScenarioError(f"at = {step.at} ms is before the actors finished spawning ({rt.now} ms)",
                                 file=scenario.path, field=f"{step.where}.at")
+        if step.action == "call":
+            args = _substitute(list(step.args), ids, scenario, f"{step.where}.args")
+            pending.append((step, _call(scenario, rt, target, step.export, args, delay, step.where)))
+            continue
         payload = _substitute(step.payload, ids, scenario, step.where)
         if step.action == "send":
             rt.send(target, payload, delay_ms=delay)
@@ -123,10 +128,33 @@ def _deliver(scenario: Scenario, rt: Runtime, ids: dict[str, str], seed: int) ->
         if load.faker is not None and fake is None:
             fake = shared_faker()
             fake.seed_instance(seed)
+        if load.call is not None:  # the same arguments every time; the results are not checked
+            args = _substitute(list(load.args), ids, scenario, f"{load.where}.args")
+            for at in range(load.from_ms, load.until_ms + 1, load.every_ms):
+                _call(scenario, rt, ids[load.to], load.call, args, max(0, at - rt.now), load.where)
+            continue
         for at in range(load.from_ms, load.until_ms + 1, load.every_ms):
             payload = load.send if load.send is not None else str(getattr(fake, load.faker)())
             rt.send(ids[load.to], _substitute(payload, ids, scenario, load.where), delay_ms=max(0, at - rt.now))
     return pending
+
+
+def _call(scenario: Scenario, rt: Runtime, target: str, export: str, args: list, delay: int, where: str) -> Any:
+    """``rt.call_later``; an export the actor lacks (checked when the file was read, but a
+    manifest may have changed since) is the file's error."""
+    try:
+        return rt.call_later(target, export, *args, delay_ms=delay)
+    except HarnessError as exc:
+        raise ScenarioError(str(exc), file=scenario.path, field=f"{where}.call") from None
+
+
+def wave(value: Any) -> str:
+    """A call's result (or argument) as WAVE text, as ``expect_result`` is written: a typed
+    value by ``values.render``; a plain Python one (a component actor's) made a value first."""
+    try:
+        return render(value if isinstance(value, Value) else to_value(value))
+    except (TypeError, ValueError):  # no typed form: shown as Python has it
+        return repr(value)
 
 
 def _expectations(scenario: Scenario, rt: Runtime, ids: dict[str, str], pending: list,
@@ -151,6 +179,11 @@ def _expectations(scenario: Scenario, rt: Runtime, ids: dict[str, str], pending:
             problems.append(f"actor {spec.name}: expected incarnation {spec.expect_incarnation}, "
                             f"it is at {view.incarnation}")
     for step, req in pending:
+        if step.action == "call":
+            problem = _call_problem(scenario, ids, step, req)
+            if problem is not None:
+                problems.append(problem)
+            continue
         label = f"{step.where} (request {step.payload!r} to {step.target} at {step.at} ms)"
         expected = None
         if step.expect_reply is not None:
@@ -164,3 +197,21 @@ def _expectations(scenario: Scenario, rt: Runtime, ids: dict[str, str], pending:
         elif expected is not None and req.reply != expected:
             problems.append(f"{label}: expected reply {expected!r}, got {req.reply!r}")
     return problems
+
+
+def _call_problem(scenario: Scenario, ids: dict[str, str], step: Any, call: Any) -> str | None:
+    """What a call step expected and did not get, or None."""
+    label = (f"{step.where} (call {step.export}({', '.join(wave(a) for a in step.args)}) to {step.target} "
+             f"at {step.at} ms)")
+    if not call.done:
+        return f"{label}: no result by the end of the run"
+    if step.expect_error:
+        return f"{label}: expected an error, got result {wave(call.result)}" if call.ok else None
+    if not call.ok:
+        return f"{label}: failed: {call.error}"
+    if step.expect_result is not None:
+        expected = _substitute(step.expect_result, ids, scenario, f"{step.where}.expect_result")
+        got = wave(call.result)
+        if got != expected:
+            return f"{label}: expected result {expected}, got {got}"
+    return None

@@ -1,9 +1,13 @@
-"""The schema of Theater manifests (both eras) and of their ``[supervision]`` table.
+"""The schema of Theater manifests (every era) and of their ``[supervision]`` table.
 
 ``check_manifest`` validates a parsed manifest document, ``[supervision]`` included, so a
 bad policy is refused when the manifest is read, not when its actor first restarts one;
 ``check_supervision`` gives the table's normalised form (OTP's defaults filled in, each
 child's spec over the default's) that ``supervision.spec`` builds its records from.
+Today's Theater keys (``package``, ``initial_state``, ``long_description``,
+``static_package``, ``permission_policy``, every ``[[handler]]`` type it names and the config
+keys it documents) are checked as Theater reads them; the stale ``[actor]`` / ``[handlers]``
+layout, which Theater does not parse, is refused with the current form spelled out.
 Errors are ManifestErrors naming the file and the field, in TOML's terms ("got the
 boolean true").
 """
@@ -11,18 +15,40 @@ boolean true").
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..errors import ManifestError
 from ..supervision.spec import AUTO_SHUTDOWN, DEFAULT_SHUTDOWN_MS, RECOVERY_MODES, RESTART_TYPES, STRATEGIES
 from . import _core
 
-HANDLER_TYPES = ("runtime", "message-server", "supervisor", "timing", "random", "store")
-# Handler types real Theater has but the harness does not provide: named as such in errors.
-THEATER_ONLY_TYPES = ("filesystem", "http-client", "http-framework", "process", "environment")
+# The handler types theater-harness implements (host functions in theater_harness.host).
+PROVIDED_HANDLERS = ("runtime", "message-server", "supervisor", "timing", "random", "store", "timer")
+# Handler types real Theater has but the harness does not provide: a manifest may declare
+# them (their config is kept), but an actor importing their interfaces cannot be spawned.
+THEATER_ONLY_TYPES = ("filesystem", "http-client", "http-framework", "process", "environment", "wasi-http", "replay",
+                      "tcp", "rpc", "terminal", "loop", "podman")
+# Every handler type a manifest may declare: the names today's Theater accepts (PACKR.md 5),
+# the provided ones first.
+HANDLER_TYPES = PROVIDED_HANDLERS + THEATER_ONLY_TYPES
+_KNOWN = (f"{', '.join(PROVIDED_HANDLERS)} (provided by theater-harness), "
+          f"{', '.join(THEATER_ONLY_TYPES)} (Theater's, accepted but not provided)")
 COMPONENT_KEYS = ("component", "component_path", "package")  # in order of preference
-FIELDS = frozenset({"name", "version", *COMPONENT_KEYS, "description", "save_chain", "init_state", "handler",
-                    "handlers"})
+FIELDS = frozenset({"name", "version", *COMPONENT_KEYS, "description", "long_description", "save_chain",
+                    "init_state", "initial_state", "static_package", "permission_policy", "handler", "handlers"})
+U64_MAX = (1 << 64) - 1
+# The config keys Theater documents for a handler type, by type (PACKR.md 5): "string", "path"
+# (a non-empty string without NUL bytes), "bool", or the lowest integer allowed (up to u64).
+# Other keys, and the keys of other handler types, are kept as config unchecked.
+HANDLER_CONFIG: dict[str, dict[str, Any]] = {
+    "store": {"base_path": "path", "store_id": "string"},
+    "timing": {"max_sleep_duration": 0, "min_sleep_duration": 0},
+    "random": {"seed": 0, "max_bytes": 0, "max_int": 0, "allow_crypto_secure": "bool"},
+    "replay": {"chain": "path"},
+    "tcp": {"listen": "string", "max_connections": 0},
+    "terminal": {"raw_mode": "bool"},
+    "timer": {"interval_ms": 1},
+}
 _SUPERVISION_KEYS = ("strategy", "intensity", "period_ms", "resolution_ms", "permanent_errors", "auto_shutdown",
                      "default", "children")
 _CHILD_KEYS = ("restart", "recovery", "shutdown_ms", "shutdown", "backoff", "significant")
@@ -56,6 +82,7 @@ def _error(source: str) -> _core.Error:
 def check_manifest(doc: dict, source: str) -> None:
     """Validate a parsed manifest: its fields, its handlers and its ``[supervision]``."""
     error = _error(source)
+    _check_stale_layout(doc, error)
 
     def get(key: str, kind: type, expected: str) -> Any:
         value = doc.get(key)
@@ -78,8 +105,15 @@ def check_manifest(doc: dict, source: str) -> None:
         if problem is not None:
             raise error(key, problem)
     get("description", str, "a string")
+    get("long_description", str, "a string")
     get("save_chain", bool, "a boolean (true or false)")
+    get("static_package", bool, "a boolean (true or false)")
     _check_init_state(doc.get("init_state"), error)
+    get("initial_state", str, "a string (Theater makes it the actor's initial state, a string value)")
+    if "initial_state" in doc and "init_state" in doc:
+        raise error("initial_state", "both initial_state (Theater's: the initial state as a string value) and "
+                                     "init_state (theater-harness's: JSON state bytes) are given; keep one")
+    _check_permission_policy(doc.get("permission_policy"), error)
     current, older = doc.get("handler"), doc.get("handlers")
     if current is not None and older is not None:
         raise error("handlers", "both [[handler]] (current format) and [[handlers]] (older format) are present; "
@@ -104,10 +138,23 @@ def _check_init_state(value: Any, error: _core.Error) -> None:
             raise error("init_state", f"{problem}; expected a path to a JSON file, inline JSON text, or a table")
 
 
+def _check_permission_policy(value: Any, error: _core.Error) -> None:
+    """``permission_policy``: a table of tables (``[permission_policy.file_system]`` ...)."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise error("permission_policy", "expected a table of policies (e.g. [permission_policy.file_system] "
+                                         f"type = \"restrict\"), got {describe(value)}")
+    for name, policy in value.items():
+        if not isinstance(policy, dict):
+            raise error(f"permission_policy.{name}", f"expected a table (e.g. [permission_policy.{name}] "
+                                                     f"type = \"restrict\"), got {describe(policy)}")
+
+
 def _check_handlers(entries: Any, key: str, error: _core.Error) -> None:
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise error(key, f"expected an array of tables ([[{key}]]), got {describe(entries)}")
-    known = ", ".join(HANDLER_TYPES)
+    known = _KNOWN
     for i, entry in enumerate(entries):
         where = f"{key}[{i}]"
         handler_type = entry.get("type")
@@ -116,12 +163,82 @@ def _check_handlers(entries: Any, key: str, error: _core.Error) -> None:
         if not isinstance(handler_type, str):
             raise error(f"{where}.type", f"expected a string (one of: {known}), got {describe(handler_type)}")
         if handler_type not in HANDLER_TYPES:
-            what = ("is a Theater handler that theater-harness does not provide"
-                    if handler_type in THEATER_ONLY_TYPES else "is not a known handler type")
-            raise error(f"{where}.type", f"{json.dumps(handler_type, ensure_ascii=False)[:80]} {what}; "
-                                         f"known types: {known}")
-        if key == "handlers" and not isinstance(entry.get("config", {}), dict):
-            raise error(f"{where}.config", f"expected a table (e.g. config = {{}}), got {describe(entry['config'])}")
+            raise error(f"{where}.type", f"{json.dumps(handler_type, ensure_ascii=False)[:80]} is not a known "
+                                         f"handler type; known types: {known}")
+        if key == "handlers":
+            if not isinstance(entry.get("config", {}), dict):
+                raise error(f"{where}.config",
+                            f"expected a table (e.g. config = {{}}), got {describe(entry['config'])}")
+            _check_config(handler_type, entry.get("config", {}), f"{where}.config", error)
+        else:
+            _check_config(handler_type, entry, where, error)
+
+
+def _check_config(handler_type: str, config: dict, where: str, error: _core.Error) -> None:
+    """The config keys Theater documents for ``handler_type``, by type (``HANDLER_CONFIG``)."""
+    for key, kind in HANDLER_CONFIG.get(handler_type, {}).items():
+        if key not in config:
+            continue
+        value, field = config[key], f"{where}.{key}"
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise error(field, f"expected a boolean (true or false), got {describe(value)}")
+        elif kind in ("string", "path"):
+            if not isinstance(value, str) or not value:
+                raise error(field, f"expected a non-empty string, got {describe(value)}")
+            problem = _core.path_problem(value) if kind == "path" else None
+            if problem is not None:
+                raise error(field, problem)
+        elif not _core.is_int(value) or not kind <= value <= U64_MAX:
+            if _core.is_int(value) and value > U64_MAX:
+                raise error(field, f"expected an integer from {kind} to {U64_MAX}, got {describe(value)}")
+            raise error(field, f"expected an integer >= {kind}, got {describe(value)}")
+
+
+def _check_stale_layout(doc: dict, error: _core.Error) -> None:
+    """Refuse the ``[actor]`` + ``[handlers]`` layout of Theater's CLI README and some of its
+    examples: Theater itself does not parse it (PACKR.md 5). The error shows the current form."""
+    actor, handlers = doc.get("actor"), doc.get("handlers")
+    stale_actor = isinstance(actor, dict) and not any(key in doc for key in ("name", *COMPONENT_KEYS))
+    if not stale_actor and not isinstance(handlers, dict):
+        return
+    actor = actor if isinstance(actor, dict) else {}
+
+    def given(keys: tuple[str, ...], placeholder: str) -> str:
+        """The first string of ``keys`` in [actor], then at the top level, as TOML."""
+        found = (table.get(key) for table in (actor, doc) for key in keys)
+        return _toml_scalar(next((v for v in found if isinstance(v, str) and v), placeholder), placeholder)
+
+    lines = [f"name = {given(('name',), 'my-actor')}", f"version = {given(('version',), '0.1.0')}",
+             f"package = {given(('package', 'component', 'component_path'), 'path/to/actor.wasm')}"]
+    types = [t for t in (handlers if isinstance(handlers, dict) else {}) if isinstance(t, str)] or ["runtime"]
+    for handler_type in types[:12]:
+        config = handlers.get(handler_type) if isinstance(handlers, dict) else None
+        lines += ["", "[[handler]]", f"type = {_toml_scalar(handler_type, 'runtime')}"]
+        for key, value in (config.items() if isinstance(config, dict) else ()):
+            if isinstance(value, (str, bool, int, float)) and _BARE_KEY.fullmatch(key):
+                lines.append(f"{key} = {_toml_scalar(value, '...')}")
+    if len(types) > 12:
+        lines += ["", f"# ... and {len(types) - 12} more [[handler]] tables"]
+    raise error("actor" if stale_actor else "handlers",
+                "this is the stale [actor] / [handlers] layout (Theater's CLI README and some of its examples), "
+                "which Theater itself does not parse: it needs name, version and package at the top level and "
+                "one [[handler]] table per handler, its config keys inline. Write it as:\n    "
+                + "\n    ".join(lines).replace("\n    \n", "\n\n"))
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _toml_scalar(value: Any, placeholder: str) -> str:
+    """``value`` written as TOML, short; ``placeholder`` (quoted) for anything else."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and len(repr(value)) <= 40 and value == value and abs(value) != float("inf"):
+        return repr(value)
+    if isinstance(value, str) and value and len(value) <= 200:
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(placeholder)
 
 
 # --- [supervision] ------------------------------------------------------------------------

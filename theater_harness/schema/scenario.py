@@ -5,6 +5,12 @@ table to another, every manifest it names, the fault schedule, the budgets: at m
 most ``MAX_EXAMPLES`` explored schedules) and gives it back normalised: defaults filled in,
 manifests resolved, faults as the keyword arguments of their records. Errors are
 ScenarioErrors naming the file, the table and the key (``workload[0].until_ms``).
+
+A ``call`` (in ``[[message]]`` or ``[[workload]]``) names an export of its target's module,
+checked now against the module itself (``"counter.add"``, or a Theater export by its full
+name, ``"theater:simple/message-server-client.handle-send"``); its ``args`` are TOML values
+that have a typed form (no dates or times, integers within 64 bits), converted by the
+runtime by the types the actor declares (``Runtime.call_later``).
 """
 
 from __future__ import annotations
@@ -102,6 +108,8 @@ def check_scenario(doc: dict, path: Path) -> dict[str, Any]:
     out["actors"] = actors
     out["steps"] = _messages(f, doc, names) + _stops(f, doc, names)
     out["workloads"] = _workloads(f, doc, names, out["end_ms"])
+    _exports(f, actors, [(s["where"], s["target"], s["export"]) for s in out["steps"] if s["action"] == "call"]
+             + [(w["where"], w["to"], w["call"]) for w in out["workloads"] if w["call"] is not None])
     sends = len(out["steps"]) + sum(max(0, (w["until_ms"] - w["from_ms"]) // w["every_ms"] + 1)
                                     for w in out["workloads"])
     if sends > MAX_MESSAGES:
@@ -216,25 +224,111 @@ def _target(f: _core.Fields, table: dict, key: str, where: str, names: set[str])
     return target
 
 
+MESSAGE_KEYS = ("at", "to", "send", "request", "call", "args", "expect_reply", "expect_result", "expect_error")
+CALL_HINT = 'call = "iface.fn" (an export, e.g. "counter.add")'
+
+
 def _messages(f: _core.Fields, doc: dict, names: set[str]) -> list[dict[str, Any]]:
     steps = []
     for i, table in enumerate(_tables(f, doc, "message")):
         where = f"message[{i}]"
-        f.unknown(table, ("at", "to", "send", "request", "expect_reply", "expect_error"), where)
+        f.unknown(table, MESSAGE_KEYS, where)
         at = f.integer(table, "at", where, required=True)
         to = _target(f, table, "to", where, names)
-        kinds = [k for k in ("send", "request") if k in table]
+        kinds = [k for k in ("send", "request", "call") if k in table]
         if len(kinds) != 1:
-            raise f.error(where, "give exactly one of 'send' or 'request' (the payload text)")
-        reply = f.string(table, "expect_reply", where)
+            raise f.error(where, "give exactly one of 'send' or 'request' (the payload text) or 'call' (an export, "
+                                 "e.g. call = \"counter.add\")")
+        kind = kinds[0]
         if not isinstance(table.get("expect_error", False), bool):
             raise f.error(f"{where}.expect_error", "expected true or false")
         expect_error = table.get("expect_error", False)
-        if kinds[0] == "send" and (reply is not None or expect_error):
+        if kind == "call":
+            if "expect_reply" in table:
+                raise f.error(f"{where}.expect_reply", "expect_reply applies to a request; a call's result is "
+                                                       "checked with expect_result (its WAVE text, e.g. \"6\")")
+            export = f.string(table, "call", where, nonempty=True)
+            args = _args(f, table, where)
+            result = _expect_result(f, table, where)
+            if result is not None and expect_error:
+                raise f.error(where, "give expect_result or expect_error = true, not both")
+            steps.append({"at": at, "action": "call", "target": to, "export": export, "args": args,
+                          "expect_result": result, "expect_error": expect_error, "where": where})
+            continue
+        for key in ("args", "expect_result"):
+            if key in table:
+                raise f.error(f"{where}.{key}", f"{key} applies to a call ({CALL_HINT}), not a {kind}")
+        reply = f.string(table, "expect_reply", where)
+        if kind == "send" and (reply is not None or expect_error):
             raise f.error(where, "expect_reply and expect_error apply to a request, not a send")
-        steps.append({"at": at, "action": kinds[0], "target": to, "payload": f.string(table, kinds[0], where),
+        steps.append({"at": at, "action": kind, "target": to, "payload": f.string(table, kind, where),
                       "expect_reply": reply, "expect_error": expect_error, "where": where})
     return steps
+
+
+def _args(f: _core.Fields, table: dict, where: str) -> tuple:
+    """A call's ``args``: an array of TOML values that have a typed form."""
+    args = table.get("args", [])
+    if not isinstance(args, list):
+        raise f.error(f"{where}.args", "expected an array of the call's arguments (args = [5]; [] for none), "
+                                       f"got {_core.show(args)}")
+    problem = _value_problem(args, f"{where}.args")
+    if problem is not None:
+        raise f.error(*problem)
+    return tuple(args)
+
+
+def _value_problem(value: Any, where: str) -> tuple[str, str] | None:
+    """(field, what is wrong) for the first part of a call's arguments that has no typed
+    value (a TOML date or time, an integer beyond 64 bits), or None."""
+    stack = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, (str, bool, float)):
+            continue
+        if _core.is_int(item):
+            if not -(1 << 63) <= item <= (1 << 64) - 1:
+                return at, f"the integer {_core.show(item)} does not fit in 64 bits (s64 or u64)"
+        elif isinstance(item, dict):
+            stack.extend((v, f"{at}.{k}") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
+        else:
+            return at, f"{_core.show(item)} has no typed value; write it as a string"
+    return None
+
+
+def _expect_result(f: _core.Fields, table: dict, where: str) -> str | None:
+    if "expect_result" not in table:
+        return None
+    value = table["expect_result"]
+    if not isinstance(value, str):
+        raise f.error(f"{where}.expect_result", "expected a string, the result's WAVE text "
+                                                f"(expect_result = \"6\"), got {_core.show(value)}")
+    return value
+
+
+def _exports(f: _core.Fields, actors: list[dict[str, Any]], calls: list[tuple[str, str, str]]) -> None:
+    """Every export a call names (``calls``: where, target, export), looked up in its
+    target's module now (loaded once per process; the run loads the same), so that no run
+    starts with a call that cannot be made."""
+    from ..errors import HarnessError
+    from ..manifest import load_manifest
+    from ..wasm import load_component
+
+    by_name = {a["name"]: a for a in actors}
+    for where, target, export in calls:
+        actor = by_name[target]
+        if actor["manifest"] is None:
+            raise f.error(f"{where}.call", f"{target!r} is a supervisor the harness generates: it has no exports of "
+                                           "its own to call (call a child, or give the supervisor a manifest)")
+        try:
+            module = load_component(load_manifest(actor["manifest"]).component)
+        except HarnessError as exc:
+            raise f.error(f"{where}.call", f"cannot read the actor of {target!r} to check its exports: {exc}") from None
+        if module.callable(export) is None:
+            raise f.error(f"{where}.call", f"{target!r} ({actor['manifest'].name}) has no export {export!r}; "
+                                           f"it exports {', '.join(module.callable_names())}")
 
 
 def _stops(f: _core.Fields, doc: dict, names: set[str]) -> list[dict[str, Any]]:
@@ -251,7 +345,7 @@ def _workloads(f: _core.Fields, doc: dict, names: set[str], end_ms: int | None) 
     workloads = []
     for i, table in enumerate(_tables(f, doc, "workload")):
         where = f"workload[{i}]"
-        f.unknown(table, ("to", "every_ms", "from_ms", "until_ms", "send", "faker"), where)
+        f.unknown(table, ("to", "every_ms", "from_ms", "until_ms", "send", "faker", "call", "args"), where)
         to = _target(f, table, "to", where, names)
         every = f.integer(table, "every_ms", where, low=1, required=True)
         start = f.integer(table, "from_ms", where) or 0
@@ -261,14 +355,19 @@ def _workloads(f: _core.Fields, doc: dict, names: set[str], end_ms: int | None) 
                 raise f.error(f"{where}.until_ms", "missing (needed when the scenario has no end_ms)")
             until = end_ms
         send, faker = f.string(table, "send", where), f.string(table, "faker", where)
-        if (send is None) == (faker is None):
-            raise f.error(where, "give either send = \"payload\" or faker = \"<provider>\" (e.g. \"word\")")
+        call = f.string(table, "call", where, nonempty=True)
+        if sum(x is not None for x in (send, faker, call)) != 1:
+            raise f.error(where, "give one of send = \"payload\", faker = \"<provider>\" (e.g. \"word\") or "
+                                 f"{CALL_HINT} with args")
         if faker is not None:
             problem = faker_problem(faker)
             if problem is not None:
                 raise f.error(f"{where}.faker", problem)
+        if call is None and "args" in table:
+            raise f.error(f"{where}.args", f"args apply to a call ({CALL_HINT})")
         workloads.append({"to": to, "every_ms": every, "from_ms": start, "until_ms": until, "send": send,
-                          "faker": faker, "where": where})
+                          "faker": faker, "call": call, "args": _args(f, table, where) if call else (),
+                          "where": where})
     return workloads
 
 

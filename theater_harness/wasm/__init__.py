@@ -1,25 +1,54 @@
-"""The only package that imports wasmtime: engine and compile cache, value conversion,
-component inspection, and actor incarnations."""
+"""The only package that imports wasmtime: engine and compile cache, and the two actor
+ABIs behind one protocol.
+
+An actor module is a component (``_component``: the `theater:simple` WIT interfaces) or
+a packr core module (``packr``: CGRF values, typed state), told apart by the file's
+header. Either offers the same protocol to the runtime: ``incarnate(owner, dispatch,
+fuel=, memory_cap=)`` makes an incarnation whose ``call(export, (state, params))``
+returns ``(True, (is_ok, payload))``, ``(False, Failure)`` or ``SUSPENDED``; ``exports``
+by Theater (interface, function); ``callable(name)`` for any export a test calls;
+``imports`` / ``host_imports`` for the host functions it needs, each dispatched to the
+runtime as ``dispatch(incarnation, host_import, args)`` in the host protocol (bytes,
+strings, ``(ok, value)`` results). Nothing above this package knows which ABI an actor
+speaks."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from wasmtime import WasmtimeError
 
+from ..errors import ComponentError
 from ._component import ActorComponent, Export, HostImport, Suspension, inspect
-from ._component import load as _load
-from ._engine import WASMTIME_VERSION, cache_dir, engine
+from ._engine import WASMTIME_VERSION, cache_dir, engine, is_core_module
 from ._instance import INSTANTIATE, SUSPENDED, Failure, Incarnation, live_stores, short_error
 from ._memory import live_memories
 
-_LOADED: dict[tuple[int, int, int, int], ActorComponent] = {}
+_LOADED: dict[tuple[int, int, int, int], Any] = {}
 
 
-def load_component(path: str | Path, *, use_cache: bool = True) -> ActorComponent:
-    """The inspected component at ``path``, loaded once per process while the file is
-    unchanged (keyed by the file's identity, size and modification time, so that two
-    spellings of one path are one entry, without resolving the path on every spawn)."""
+def _load(path: Path, *, use_cache: bool = True) -> Any:
+    """Read, compile and inspect the actor module at ``path``, whichever its ABI."""
+    try:
+        wasm = path.read_bytes()
+    except FileNotFoundError:
+        raise ComponentError("actor file not found", file=path) from None
+    except IsADirectoryError:
+        raise ComponentError("is a directory, not a .wasm file", file=path) from None
+    except OSError as exc:
+        raise ComponentError(f"cannot read the actor: {exc.strerror}", file=path) from None
+    if is_core_module(wasm):
+        from .packr.module import inspect as inspect_packr
+        return inspect_packr(wasm, str(path), use_cache=use_cache)
+    return inspect(wasm, str(path), use_cache=use_cache)
+
+
+def load_component(path: str | Path, *, use_cache: bool = True) -> Any:
+    """The inspected actor module at ``path`` (a component or a packr module), loaded once
+    per process while the file is unchanged (keyed by the file's identity, size and
+    modification time, so that two spellings of one path are one entry, without
+    resolving the path on every spawn)."""
     path = Path(path)
     try:
         st = path.stat()

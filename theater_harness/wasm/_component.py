@@ -20,7 +20,6 @@ import itertools
 import threading
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import wasmtime
@@ -90,6 +89,8 @@ class HostImport:
     lower_result: C.Lower | None
     blocking: bool = False  # linked as an async host function; may suspend its caller
     returns_result: bool = False  # its WIT result is a result<...>: a host error can be an err
+    host_function: str = ""  # the name the host implements it under (the function's, here)
+    theater: bool = True  # one of Theater's interfaces (every import of a component is)
 
 
 @dataclass(eq=False)
@@ -103,6 +104,39 @@ class Export:
     index_key: int  # small int identifying this export within its component
     lowers: list[C.Lower]
     lift_result: C.Lift
+
+    def prepare(self, args: tuple) -> tuple:
+        """A test's params for this export (what follows the state), checked now by
+        lowering them into a scratch slot, so that a bad one is the test's error (a
+        TypeError or ValueError), not the actor's. A ``list<u8>`` may be given as text
+        (UTF-8) or a list of ints, as a scenario file can write it."""
+        if len(self.lowers) < 2:
+            if args:
+                raise TypeError(f"{self.full_name} takes no arguments after the state, got {len(args)}")
+            return ()
+        try:
+            _try_lower(self.lowers[1], args)
+            return args
+        except (TypeError, ValueError) as exc:
+            error = exc
+        convertible = [i for i, a in enumerate(args) if isinstance(a, str) or (
+            isinstance(a, list) and all(isinstance(i, int) for i in a))]
+        for mask in range(1, 1 << len(convertible)):  # which of them are list<u8> (a handful of params)
+            chosen = {convertible[b] for b in range(len(convertible)) if mask >> b & 1}
+            candidate = tuple((a.encode("utf-8") if isinstance(a, str) else bytes(a)) if i in chosen else a
+                              for i, a in enumerate(args))
+            try:
+                _try_lower(self.lowers[1], candidate)
+                return candidate
+            except (TypeError, ValueError):
+                continue
+        raise error
+
+
+def _try_lower(lower: C.Lower, value: Any) -> None:
+    slot = ctypes.create_string_buffer(C.VAL_SIZE)
+    lower(value, ctypes.addressof(slot))
+    C.val_delete(ctypes.addressof(slot))
 
 
 @dataclass(eq=False)
@@ -119,6 +153,21 @@ class ActorComponent:
     cache_hit: bool
     _linker: Linker | None = None
     _callbacks: list = field(default_factory=list)
+    abi: str = "component"
+    supplied_imports: tuple = ()  # imports a test must supply: none (every one is Theater's)
+
+    def incarnate(self, owner: Any, dispatch: Any, *, fuel: int, memory_cap: int | None) -> Any:
+        """A new instance in a Store of its own (``_instance.Incarnation``)."""
+        from ._instance import Incarnation
+        return Incarnation(self, owner, dispatch, fuel=fuel, memory_cap=memory_cap)
+
+    def callable(self, name: str) -> Export | None:
+        """The export with this Theater name ("theater:simple/actor.init"), for calls from
+        tests: a component's calls are the `theater:simple` exports it was checked for."""
+        return next((e for e in self.exports.values() if e.full_name == name), None)
+
+    def callable_names(self) -> list[str]:
+        return sorted(e.full_name for e in self.exports.values())
 
     @functools.cached_property
     def is_async(self) -> bool:
@@ -304,6 +353,7 @@ def inspect(wasm: bytes, source: str, *, use_cache: bool = True) -> ActorCompone
                 lower_result=C.codec(result)[0] if result is not None else None,
                 blocking=(name.name, fn_name) in BLOCKING,
                 returns_result=isinstance(result, T.ResultType),
+                host_function=fn_name,
             )
         imports[name.name] = full
         host_imports[name.name] = funcs
@@ -356,17 +406,3 @@ def _check_signature(fty: T.FuncType, accepted: tuple[str, ...], what: str, sour
             f"{what} has type {actual}, but theater:simple defines {' or '.join(accepted)}",
             file=source,
         )
-
-
-def load(path: str | Path, *, use_cache: bool = True) -> ActorComponent:
-    """Read, compile and inspect the component at ``path``."""
-    path = Path(path)
-    try:
-        wasm = path.read_bytes()
-    except FileNotFoundError:
-        raise ComponentError("component file not found", file=path) from None
-    except IsADirectoryError:
-        raise ComponentError("is a directory, not a component file", file=path) from None
-    except OSError as exc:
-        raise ComponentError(f"cannot read the component: {exc.strerror}", file=path) from None
-    return inspect(wasm, str(path), use_cache=use_cache)

@@ -1,4 +1,5 @@
-"""The process's one wasmtime Engine, and compiling components through the on-disk cache.
+"""The process's one wasmtime Engine, and compiling actors (components and core modules)
+through the on-disk cache.
 
 Compiling a small component takes ~10 ms and a componentize-py one 7-25 s, so compiled
 artifacts are cached on disk (``_cache``), keyed by the wasm's sha256, the wasmtime
@@ -16,10 +17,13 @@ import logging
 import time
 from importlib.metadata import version as _dist_version
 from pathlib import Path
+from typing import Any
 
 import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime.component import Component
+
+CORE_VERSION = b"\x01\x00\x00\x00"  # the version field of a core module (a component's reads 0d 00 01 00)
 
 from ..errors import ComponentError
 from . import _cache, _memory
@@ -87,17 +91,20 @@ def cache_key(wasm_sha256: str) -> str:
     return f"{wasm_sha256}-{fingerprint()}"
 
 
-def _compile(wasm: bytes, source: str) -> Component:
+def is_core_module(wasm: bytes) -> bool:
+    """Whether ``wasm`` is a core module (the packr ABI), not a component: by its header."""
+    return wasm[:4] == b"\0asm" and wasm[4:8] == CORE_VERSION
+
+
+def _compile(wasm: bytes, source: str, core: bool = False) -> Any:
     if wasm[:4] != b"\0asm":
         raise ComponentError("not a WebAssembly file (it does not start with the \\0asm magic bytes)", file=source)
     try:
-        return Component(engine(), wasm)
+        return wasmtime.Module(engine(), wasm) if core else Component(engine(), wasm)
     except wasmtime.WasmtimeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown error"
-        hint = ""
-        if wasm[4:8] == b"\x01\0\0\0":
-            hint = " (this is a core wasm module; wrap it with `wasm-tools component new`)"
-        raise ComponentError(f"not a valid WebAssembly component{hint}: {first}", file=source) from None
+        what = "core module" if core else "component"
+        raise ComponentError(f"not a valid WebAssembly {what}: {first}", file=source) from None
 
 
 # Compile times are measured with the OS's monotonic clock, for the notice only: outside
@@ -108,33 +115,34 @@ log = logging.getLogger("theater_harness.wasm")
 _warned: set[tuple[str, str]] = set()  # (cache folder, what failed)
 
 
-def load_component(wasm: bytes, source: str, *, use_cache: bool = True) -> tuple[Component, str, bool]:
-    """Compile ``wasm`` or load it from the cache; returns (component, sha256, cache_hit)."""
+def load_component(wasm: bytes, source: str, *, use_cache: bool = True, core: bool = False) -> tuple[Any, str, bool]:
+    """Compile ``wasm`` or load it from the cache; returns (component, sha256, cache_hit).
+    ``core``: it is a core module (a ``wasmtime.Module``), not a component."""
     digest = hashlib.sha256(wasm).hexdigest()
     if not use_cache:
-        component, seconds = _timed_compile(wasm, source)
+        component, seconds = _timed_compile(wasm, source, core)
         _notice(source, len(wasm), seconds, "not cached (use_cache=False)")
         return component, digest, False
     directory = _cache.cache_dir()
     max_bytes = _cache.cap()  # a bad $THEATER_HARNESS_CACHE_MAX fails here, whatever the cache holds
     key = cache_key(digest)
     artifact = directory / f"{key}{_cache.SUFFIX}"
-    component = _load_cached(artifact)
+    component = _load_cached(artifact, core)
     if component is not None:
         return component, digest, True
     compiled: tuple[Component, float] | None = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with _cache.locked(_cache.compile_lock(directory, key)):
-            component = _load_cached(artifact)  # another worker compiled it while we waited
+            component = _load_cached(artifact, core)  # another worker compiled it while we waited
             if component is not None:
                 return component, digest, True
-            compiled = _timed_compile(wasm, source)
+            compiled = _timed_compile(wasm, source, core)
             _cache.write_atomically(artifact, bytes(compiled[0].serialize()))
     except OSError as exc:
         _warn_once(directory, "cannot write the compiled-component cache", exc,
                    f"components are compiled in memory (set {_cache.DIR_VARIABLE} to a writable folder)")
-        component, seconds = compiled or _timed_compile(wasm, source)
+        component, seconds = compiled or _timed_compile(wasm, source, core)
         _notice(source, len(wasm), seconds, "not cached (the cache folder cannot be written)")
         return component, digest, False
     try:
@@ -147,9 +155,9 @@ def load_component(wasm: bytes, source: str, *, use_cache: bool = True) -> tuple
     return component, digest, False
 
 
-def _timed_compile(wasm: bytes, source: str) -> tuple[Component, float]:
+def _timed_compile(wasm: bytes, source: str, core: bool = False) -> tuple[Any, float]:
     started = _clock()
-    component = _compile(wasm, source)
+    component = _compile(wasm, source, core)
     return component, _clock() - started
 
 
@@ -168,10 +176,11 @@ def _warn_once(directory: Path, what: str, exc: OSError, consequence: str) -> No
     log.warning("theater-harness: %s: %s: %s; %s", what, exc.filename or directory, exc.strerror or exc, consequence)
 
 
-def _load_cached(artifact: Path) -> Component | None:
-    """The cached component, marked as used now; None if it is missing or unusable."""
+def _load_cached(artifact: Path, core: bool = False) -> Any:
+    """The cached component or module, marked as used now; None if it is missing or unusable."""
     try:
-        component = Component.deserialize_file(engine(), str(artifact))
+        kind = wasmtime.Module if core else Component
+        component = kind.deserialize_file(engine(), str(artifact))
     except (wasmtime.WasmtimeError, OSError):
         return None  # missing, evicted meanwhile, truncated or from another build: compile (over it)
     _cache.touch(artifact)

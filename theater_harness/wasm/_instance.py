@@ -45,6 +45,7 @@ from . import _convert as C
 from . import _memory
 from ._component import ACTIVE, ActorComponent, Export
 from ._engine import engine
+from .packr.value import Bytes, Option, String, TypedState, render
 
 _vp, _sz = ctypes.c_void_p, ctypes.c_size_t
 _func_call = C._cfunc("wasmtime_component_func_call", _vp, _vp, _vp, _vp, _sz, _vp, _sz)
@@ -164,10 +165,36 @@ def _collect() -> None:
     cls.low = cls.live
 
 
+def complete_at_once(future: int, blocked: str) -> None:
+    """Poll a call future that must not wait (an instantiation, the host's own call into a
+    guest's allocator), then delete it; ``blocked`` is the error if it did wait."""
+    try:
+        if not _future_poll(future):
+            raise wasmtime.WasmtimeError(blocked)
+    finally:
+        _future_delete(future)
+
+
 def live_stores() -> int:
     """How many incarnations' Stores exist in this process (for leak checks): each holds
     an instance, its linear memories and, while a call is parked, a fiber."""
     return _Store.live
+
+
+def component_state(state: TypedState) -> bytes | None:
+    """A typed state given to a component actor, whose state is ``option<list<u8>>``: a
+    string (Theater's ``initial_state``) is its UTF-8, bytes are themselves, an option
+    is its content."""
+    value = state.value
+    if isinstance(value, Option):
+        value = value.value
+        if value is None:
+            return None
+    if isinstance(value, String):
+        return str(value).encode("utf-8")
+    if isinstance(value, Bytes):
+        return bytes(value)
+    raise TypeError(f"a component actor's state is bytes (option<list<u8>>), not {render(value)}")
 
 
 class _AsyncCall:
@@ -190,7 +217,81 @@ INSTANTIATE_FUEL = 1 << 32  # the data-segment allowance of an incarnation witho
 INSTANTIATE = "instantiate"  # the "export" an ExitReason names for a failure while instantiating
 
 
-class Incarnation:
+class IncarnationBase:
+    """What an incarnation of either ABI does the same way (``Incarnation`` here, and
+    ``packr.instance.PackrIncarnation``): a Store of its own (``store``, ``_ctx``), a call
+    parked in a blocking host call (``_pending``, its future owned by the Store), and
+    freeing. A subclass makes the calls and says how a parked call finishes
+    (``_finish_pending``)."""
+
+    __slots__ = ()
+
+    @property
+    def suspended(self) -> bool:
+        """Whether a call is parked, waiting for a blocking host call to answer."""
+        return self._pending is not None
+
+    def resume(self) -> Any:
+        """Continue the suspended call (what it waited for has happened, or may have)."""
+        if self._pending is None:
+            raise RuntimeError("no suspended call to resume")
+        return self._poll()
+
+    def _poll(self) -> Any:
+        pending = self._pending
+        ACTIVE.stack.append(self)
+        try:
+            done = _future_poll(pending.future)
+        finally:
+            ACTIVE.stack.pop()
+        if not done:
+            return SUSPENDED
+        self._pending = None
+        self.store.drop_future()
+        return self._finish_pending(pending)
+
+    def cancel(self) -> None:
+        """Abandon the suspended call (its actor is being stopped): its fiber is dropped.
+        The instance is unusable afterwards."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.store.drop_future()
+            self.parked = None
+            self.poisoned = True
+
+    def fuel_left(self) -> int:
+        """Fuel remaining from the current call's budget (for cost accounting); 0 once closed."""
+        if self._ctx is None:
+            return 0
+        out = ctypes.c_uint64(0)
+        _get_fuel(self._ctx, ctypes.addressof(out))
+        return out.value
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` has freed the Store."""
+        return self._ctx is None
+
+    def close(self) -> None:
+        """Free the Store now: a suspended call is abandoned (its fiber dropped), then the
+        instance and its linear memories go. Calls then fail as on a poisoned instance.
+        Idempotent. Not while one of this incarnation's own calls is running (the stop
+        comes from inside it): the Store then goes when the incarnation is dropped."""
+        self.cancel()
+        self.instance = None
+        self._funcs.clear()
+        if self._ctx is not None and self not in ACTIVE.stack:
+            self.poisoned = True
+            self._ctx = None
+            self.store.close()  # deletes a pending future first (_Store)
+
+    def __del__(self) -> None:
+        store = getattr(self, "store", None)  # absent if __init__ failed before making it
+        if store is not None:
+            store.drop_future()  # before the result block it writes to can go
+
+
+class Incarnation(IncarnationBase):
     """A live instance of an actor's component, in a Store of its own."""
 
     __slots__ = ("component", "owner", "dispatch", "store", "_ctx", "instance", "_funcs", "fuel",
@@ -242,19 +343,10 @@ class Incarnation:
         future = _instantiate_async(ctypes.cast(linker.ptr(), _vp).value, self._ctx,
                                     ctypes.cast(self.component.component.ptr(), _vp).value,
                                     ctypes.addressof(raw), ctypes.addressof(error))
-        try:
-            if not _future_poll(future):  # a start function that blocks: not an actor
-                raise wasmtime.WasmtimeError("the component's start function blocked in a host call")
-        finally:
-            _future_delete(future)
+        complete_at_once(future, "the component's start function blocked in a host call")  # not an actor
         if error.value:
             raise wasmtime.WasmtimeError(_take_error(error.value))
         return Instance._from_raw(raw)
-
-    @property
-    def suspended(self) -> bool:
-        """Whether a call is parked, waiting for a blocking host call to answer."""
-        return self._pending is not None
 
     def _func(self, export: Export) -> tuple[Any, int]:
         func = self._funcs.get(export.index_key)
@@ -270,6 +362,11 @@ class Incarnation:
             return False, Failure(TRAP, "cannot enter component instance: it trapped earlier")
         if self._pending is not None:
             raise RuntimeError("one call at a time: this incarnation has a suspended call")
+        if args and args[0].__class__ is TypedState:  # a typed initial state (a manifest's initial_state)
+            try:
+                args = (component_state(args[0]), *args[1:])
+            except TypeError as exc:
+                return True, (False, str(exc))
         func = self._func(export)
         lowers = export.lowers
         n = len(lowers)
@@ -304,33 +401,8 @@ class Incarnation:
             for i in range(lowered):
                 C.val_delete(base + i * C.VAL_SIZE)
 
-    def resume(self) -> Any:
-        """Continue the suspended call (what it waited for has happened, or may have)."""
-        if self._pending is None:
-            raise RuntimeError("no suspended call to resume")
-        return self._poll()
-
-    def _poll(self) -> Any:
-        pending = self._pending
-        ACTIVE.stack.append(self)
-        try:
-            done = _future_poll(pending.future)
-        finally:
-            ACTIVE.stack.pop()
-        if not done:
-            return SUSPENDED
-        self._pending = None
-        self.store.drop_future()
+    def _finish_pending(self, pending: _AsyncCall) -> tuple[bool, Any]:
         return self._finish(pending.export, pending.result, pending.error.value, pending.denials)
-
-    def cancel(self) -> None:
-        """Abandon the suspended call (its actor is being stopped): its fiber is dropped.
-        The instance is unusable afterwards."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            self.store.drop_future()
-            self.parked = None
-            self.poisoned = True
 
     def _finish(self, export: Export, raddr: int, err: int | None, denials: int) -> tuple[bool, Any]:
         if err:
@@ -341,45 +413,20 @@ class Incarnation:
         finally:
             C.val_delete(raddr)
 
-    def fuel_left(self) -> int:
-        """Fuel remaining from the current call's budget (for cost accounting); 0 once closed."""
-        if self._ctx is None:
-            return 0
-        out = ctypes.c_uint64(0)
-        _get_fuel(self._ctx, ctypes.addressof(out))
-        return out.value
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close()`` has freed the Store."""
-        return self._ctx is None
-
-    def close(self) -> None:
-        """Free the Store now: a suspended call is abandoned (its fiber dropped), then the
-        instance and its linear memories go. Calls then fail as on a poisoned instance.
-        Idempotent. Not while one of this incarnation's own calls is running (the stop
-        comes from inside it): the Store then goes when the incarnation is dropped."""
-        self.cancel()
-        self.instance = None
-        self._funcs.clear()
-        if self._ctx is not None and self not in ACTIVE.stack:
-            self.poisoned = True
-            self._ctx = None
-            self.store.close()  # deletes a pending future first (_Store)
-
-    def __del__(self) -> None:
-        store = getattr(self, "store", None)  # absent if __init__ failed before making it
-        if store is not None:
-            store.drop_future()  # before the result block it writes to can go
-
     def _failure(self, message: str, memory_denied: bool = False) -> Failure:
-        message = short_error(message)
-        exc = ACTIVE.pending_exception
-        if exc is not None:
-            ACTIVE.pending_exception = None
-            return Failure(HOST_ERROR, message, exc)
-        if memory_denied:  # this call was refused memory, then failed
-            return Failure(MEMORY, f"{self.memory.describe_denial()}; then: {message}")
-        if "all fuel consumed" in message:
-            return Failure(OUT_OF_FUEL, message)
-        return Failure(TRAP, message)
+        return classify_failure(message, self.memory, memory_denied)
+
+
+def classify_failure(message: str, account: _memory.MemoryAccount, memory_denied: bool = False) -> Failure:
+    """Why a wasm call failed, from wasmtime's message: a host function's exception (it is
+    pending on this thread), a refused memory growth in this call, fuel, or a trap."""
+    message = short_error(message)
+    exc = ACTIVE.pending_exception
+    if exc is not None:
+        ACTIVE.pending_exception = None
+        return Failure(HOST_ERROR, message, exc)
+    if memory_denied:  # this call was refused memory, then failed
+        return Failure(MEMORY, f"{account.describe_denial()}; then: {message}")
+    if "all fuel consumed" in message:
+        return Failure(OUT_OF_FUEL, message)
+    return Failure(TRAP, message)
