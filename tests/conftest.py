@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,13 @@ def manifest(name: str) -> Path:
 @pytest.fixture
 def rt() -> Runtime:
     return Runtime(seed=1)
+
+
+@pytest.fixture(autouse=True)
+def _close_packr_smoke_stores():
+    """The wasmtime-py Stores of tests/packr_smoke.py's hosts, closed after each test (see
+    ``packr_smoke._LIVE``)."""
+    yield
+    smoke = sys.modules.get("packr_smoke")
+    if smoke is not None:
+        smoke.close_all()

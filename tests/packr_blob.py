@@ -95,4 +95,6 @@ def pack_types_blob(path: Path) -> bytes:
     status = exports["__pack_types"](store, slots, slots + 4)
     assert status == 0, f"__pack_types returned {status}"
     ptr, length = struct.unpack("<II", memory.read(store, slots, slots + 8))
-    return memory.read(store, ptr, ptr + length)
+    blob = memory.read(store, ptr, ptr + length)
+    store.close()  # now: a Store with Python host functions freed at the interpreter's exit crashes it
+    return blob

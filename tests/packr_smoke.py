@@ -49,6 +49,18 @@ def module(name: str, engine: wasmtime.Engine = _ENGINE) -> wasmtime.Module:
     return _MODULES[key]
 
 
+# Every PackrActor's Store, closed after each test (tests/conftest.py): a Store holding
+# wasmtime-py's Python host functions that lived on to the interpreter's exit would be
+# freed after wasmtime-py's own module state, and its host functions' finalizer would
+# crash the process.
+_LIVE: list[wasmtime.Store] = []
+
+
+def close_all() -> None:
+    while _LIVE:
+        _LIVE.pop().close()
+
+
 def _i32_4() -> wasmtime.FuncType:
     i32 = wasmtime.ValType.i32()
     return wasmtime.FuncType([i32] * 4, [i32])
@@ -64,6 +76,7 @@ class PackrActor:
         self.host = dict(host or {})
         engine = _ENGINE
         self.store = wasmtime.Store(engine)
+        _LIVE.append(self.store)
         self.store.set_fuel(fuel)
         linker = wasmtime.Linker(engine)
         mod = module(name, engine)

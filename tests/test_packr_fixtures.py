@@ -168,3 +168,29 @@ def test_a_package_without_init_is_not_an_actor(tmp_path):
     with pytest.raises(SpawnError, match=r"does not export theater:simple/actor\.init, which every Theater actor "
                                          r"does \(it exports double\)"):
         rt.spawn(manifest(tmp_path, "doubler", "doubler_package.wasm"))
+
+
+def test_sexpr_evaluates_lisp_expressions():
+    """packr's s-expression evaluator (``packages/sexpr/src/lib.rs`` in colinrozzi/pack):
+    an ``expr`` variant (sym 0, num 1, float 2, str 3, bool 4, nil 5, cons 6, err 7)."""
+    _, inc = incarnate("sexpr_package.wasm")
+
+    def sym(name):
+        return Variant("expr", "sym", 0, (String(name),))
+
+    def num(n):
+        return Variant("expr", "num", 1, (S64(n),))
+
+    def lst(*items):
+        out = Variant("expr", "nil", 5, ())
+        for item in reversed(items):
+            out = Variant("expr", "cons", 6, (Tuple([item, out]),))
+        return out
+
+    def err(text):
+        return Variant("expr", "err", 7, (String(text),))
+
+    assert inc.call_raw("evaluate", lst(sym("+"), num(1), num(2), num(3))) == num(6)
+    assert inc.call_raw("evaluate", lst(sym("*"), num(6), lst(sym("-"), num(10), num(3)))) == num(42)
+    assert inc.call_raw("evaluate", lst(sym("/"), num(1), num(0))) == err("division by zero")
+    assert inc.call_raw("evaluate", lst(sym("foo"))) == err("unknown function: foo")

@@ -498,6 +498,11 @@ def _read_metadata(module: wasmtime.Module, shape: str, memory_import: Any, raw_
     except wasmtime.WasmtimeError as exc:
         from .._instance import short_error
         raise ComponentError(f"cannot read its __pack_types metadata: {short_error(str(exc))}", file=source) from None
+    finally:
+        # Freed now: a Store holding wasmtime-py's Python host functions that lived on to
+        # the interpreter's exit would be freed after wasmtime-py's own module state, and
+        # its host functions' finalizer would crash the process.
+        store.close()
     try:
         return decode_metadata(bytes(blob))
     except (ValueError, TypeError, KeyError) as exc:
