@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 SEED_KEY = pytest.StashKey[int]()  # the session's seed, resolved once in pytest_configure
+SHARD_KEY = pytest.StashKey[tuple]()  # the session's shard, (K, N) of --theater-shard; (1, 1) when not split
 CACHE_KEY = "theater/seed"  # the previous session's seed, in the pytest cache
 
 OPTIONS = [  # (option, ini name, help, kind)
@@ -28,6 +29,12 @@ OPTIONS = [  # (option, ini name, help, kind)
     ("--theater-hypothesis-profile", "theater_hypothesis_profile",
      "the Hypothesis settings profile to load: 'auto' (default: 'theater' unless one was chosen), "
      "'none', or a profile's name ('theater', 'theater-ci', ...)", "profile"),
+    ("--theater-shard", "theater_shard",
+     "run shard K of N of one campaign (give every shard the same --theater-seed): Hypothesis tests search "
+     "from a seed of the shard's, explored scenarios run their K-th share of the schedules", "shard"),
+    ("--theater-coverage-out", "theater_coverage_out",
+     "write the fault space the explored scenarios covered, and their campaign, to this JSON file "
+     "(for theater-harness coverage merge)", "file"),
 ]
 
 

@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 
-from . import report
+from . import report, shards
 from ._shared import option, seed_for, trace_dir
-
-
-COVERAGE_KEY = pytest.StashKey[list]()  # FaultSpace of every explored scenario
 
 
 class ScenarioFailure(Exception):
@@ -38,8 +35,9 @@ class ScenarioFile(pytest.File):
         except HarnessError as exc:
             raise self.CollectError(str(exc)) from None
         item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
-        if scenario.xfail:
-            item.add_marker(pytest.mark.xfail(reason=scenario.xfail, strict=True))
+        if scenario.xfail:  # on a shard, an exploration's failure may be in another shard's share
+            strict = scenario.explore is None or shards.shard_text(self.config) is None
+            item.add_marker(pytest.mark.xfail(reason=scenario.xfail, strict=strict))
         yield item
 
 
@@ -74,13 +72,16 @@ class ScenarioItem(pytest.Item):
                 pytest.fail(f"{describe(difference)}\ntraces: {paths[0]} (run 1), {paths[1]} (run 2)", pytrace=False)
 
     def _explore(self) -> None:
-        from theater_harness.scenario.explore import explore
+        from theater_harness.scenario.explore import Shard, explore
 
         examples = option(self.config, "theater_examples")
-        outcome = explore(self.scenario, self.seed(), examples=int(examples) if examples else None)
+        shard = Shard(*shards.shard_of(self.config))
+        outcome = explore(self.scenario, self.seed(), examples=int(examples) if examples else None, shard=shard)
         self.user_properties.append(("theater_seed", self.seed()))
         self.user_properties.append(("theater_schedules_tried", outcome.runs))
-        self.config.stash.setdefault(COVERAGE_KEY, []).append(outcome.coverage)
+        if not shard.whole:
+            self.user_properties.append(("theater_shard", str(shard)))
+        shards.explored(self, outcome)
         if outcome.failure is not None:
             raise ScenarioFailure(outcome.failure)
 

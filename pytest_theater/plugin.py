@@ -5,8 +5,9 @@ Fixtures: ``theater`` (a fresh, seeded runtime per test), ``sim_clock``, ``spawn
 memory=..., ...)``. Options, each with an ini twin: ``--theater-seed`` (an integer, or
 ``last``: the previous run's seed from the pytest cache), ``--theater-trace-dir``,
 ``--theater-check-determinism`` (``determinism.py``), ``--theater-examples``,
-``--theater-hypothesis-profile`` (``profiles.py``). ``*.scenario.toml`` files are
-collected as tests (``collect.py``); a failing test gets a report (``report.py``).
+``--theater-hypothesis-profile`` (``profiles.py``), ``--theater-shard`` and
+``--theater-coverage-out`` (``shards.py``). ``*.scenario.toml`` files are collected as
+tests (``collect.py``); a failing test gets a report (``report.py``).
 
 The session's seed is chosen once (on the xdist controller, and passed to the workers),
 shown in the report header, and each test's seed is derived from it and the test's node
@@ -24,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from . import report
+from . import report, shards
 from ._shared import CACHE_KEY, OPTIONS, SEED_KEY, option, seed_for, test_seed, trace_dir
 from .runs import CURRENT, RUNS_KEY, TestRuns
 
@@ -41,7 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(ini, f"default for {name}", type="bool", default=False)
         else:
             group.addoption(name, action="store", default=None, help=help_text,
-                            metavar={"seed": "N|last", "path": "DIR", "int": "N", "profile": "NAME"}[kind])
+                            metavar={"seed": "N|last", "path": "DIR", "int": "N", "profile": "NAME", "shard": "K/N",
+                                     "file": "FILE"}[kind])
             parser.addini(ini, f"default for {name}", default=None)
 
 
@@ -88,6 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raw = option(config, name)
         if raw not in (None, "") and not str(raw).isdigit():
             raise pytest.UsageError(f"--theater-examples / theater_examples must be a whole number, not {raw!r}")
+    shards.configure(config)
     from . import profiles
 
     if PROFILES_KEY not in config.stash:  # the plugin was registered late (e.g. by a conftest)
@@ -114,7 +117,8 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"theater-harness: seed {config.stash[SEED_KEY]} (rerun with --theater-seed {config.stash[SEED_KEY]})"
+    return (f"theater-harness: seed {config.stash[SEED_KEY]} (rerun with --theater-seed {config.stash[SEED_KEY]})"
+            + shards.header(config))
 
 
 # --- following a test's runs ----------------------------------------------------------
@@ -126,7 +130,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     and the list of them."""
     runs = item.stash[RUNS_KEY] = TestRuns(item)
     try:
-        with runs.active():
+        with runs.active(), shards.pinned(item, runs.seed):
             return (yield)
     finally:
         runs.release()  # the item outlives the test (until the session ends): its runtimes need not
@@ -281,19 +285,30 @@ def fault_schedule(theater: Any) -> FaultScheduleFixture:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """The fault space the explored scenarios exercised (this process's share under xdist)."""
-    from .collect import COVERAGE_KEY
-
-    spaces = config.stash.get(COVERAGE_KEY, None)
-    if not spaces:
+    """The fault space the explored scenarios exercised (under xdist: every worker's)."""
+    total = shards.session_space(config)
+    if total is None:
         return
-    from theater_harness.fault_space import FaultSpace
-
-    total = FaultSpace()
-    for space in spaces:
-        total.add(space)
     terminalreporter.section("theater-harness fault space")
     terminalreporter.write_line(total.table())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist: a worker is done; its explorations' fault space joins the session's."""
+    shards.node_down(node.config, node)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A worker hands its explorations over; the session writes --theater-coverage-out."""
+    shards.worker_finished(session.config)
+    problem = shards.write_coverage(session.config)
+    if problem is not None:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"theater-harness: {problem}", red=True)
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path):

@@ -76,9 +76,11 @@ def save_trace(runtime: Any, directory: Path, name: str) -> Path:
 def replay_command(item: Any) -> str:
     """The command that reruns ``item`` with the same session seed (Hypothesis replays
     its shrunk example from its database; under the determinism check, from its pinned seed)."""
-    from ._shared import SEED_KEY, option
+    from ._shared import SEED_KEY, SHARD_KEY, option
 
     check = " --theater-check-determinism" if option(item.config, "theater_check_determinism") else ""
+    index, count = item.config.stash.get(SHARD_KEY, (1, 1))
+    check += f" --theater-shard {index}/{count}" if count > 1 else ""
     return f"pytest {shlex.quote(item.nodeid)} --theater-seed {item.config.stash[SEED_KEY]}{check}"
 
 

@@ -97,3 +97,14 @@ def test_bench_packr_bare_hosts_send_what_the_harness_sends():
         assert spliced == cgrf.encode_call(state, (Bytes(payload),))  # the harness's own input
     output = cgrf.encode(Result(True, Tuple([cgrf.decode(state)]), b"\x01", b"\x06"))  # result::ok(tuple[state])
     assert bench._state_of(output) == (state[16:], nodes)
+
+
+def test_bench_fork_quick_forked_and_straight_runs_agree(tmp_path, capsys):
+    from theater_harness.fork import fork_problem
+
+    if fork_problem() is not None:
+        pytest.skip(f"cannot fork here: {fork_problem()}")
+    out = tmp_path / "fork.json"
+    assert _load("bench_fork").main(["--quick", "--json", str(out)]) == 0  # 1 when verdicts differ
+    assert json.loads(out.read_text())["identical"] is True
+    assert "verdicts and trace hashes: identical for all 8 schedules" in capsys.readouterr().out

@@ -1,11 +1,13 @@
 """The ``theater-harness`` command.
 
     theater-harness run PATH...        scenario files or folders of them (or one manifest)
+                                       (--shard K/N: this machine's part of the campaign)
     theater-harness replay TRACE       rerun a saved run (its scenario, seed and faults); same trace?
     theater-harness show TRACE         a saved run as a tree and a timeline (--html FILE: a web page)
     theater-harness verify-chain FILE  check a Theater chain JSON file
     theater-harness cache info         the compiled-component cache: where, its entries, its cap
     theater-harness cache prune        evict down to the cap (--max-bytes N: to N; --all: everything)
+    theater-harness coverage merge F...  add up the shards' fault-space coverage files (-o FILE: write it)
 
 Exit status: 0 when everything went as expected; 1 when an invariant or an expectation
 did not hold (an actor failed unexpectedly, ...), a replay differs, or a chain does not
@@ -112,6 +114,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .scenario import SUFFIX, find_scenarios, load_scenario, run_scenario
 
     paths = [_given_path(p, "scenario") for p in args.paths]
+    shard = _shard(args.shard)
+    if args.coverage_out is not None:
+        _given_path(args.coverage_out, "coverage file")  # refused now, not after the campaign
     try:
         for path in paths:
             if not path.exists():  # (a LocatedError: it quotes a name no terminal can show)
@@ -127,16 +132,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(f) for f in files]  # all validated before any runs
     rows = []
     coverage = None
+    explorations: list[dict] = []  # the campaign, for --coverage-out
+    fixed = [s for s in scenarios if s.explore is None]
+    rank = {id(s): i for i, s in enumerate(fixed)}
     for scenario in scenarios:
+        if scenario.explore is None and rank[id(scenario)] % shard.count != shard.index - 1:
+            continue  # a scenario without [explore] runs on one shard: the (i % N + 1)-th
         seed = args.seed if args.seed is not None else (scenario.seed if scenario.seed is not None else 0)
         runs = 1
+        where = ""
         if scenario.explore is not None:
+            from .fault_space import exploration
             from .scenario.explore import explore
 
             progress = _Progress(scenario.name, sys.stderr.isatty())
-            outcome = explore(scenario, seed, examples=args.examples, progress=progress)
+            outcome = explore(scenario, seed, examples=args.examples, progress=progress, shard=shard,
+                              rounds=args.rounds)
             progress.close()
             runs = outcome.runs
+            explorations.append(exploration(scenario.name, str(scenario.path), _sha256(scenario.path), seed,
+                                            outcome.examples, outcome.rounds))
+            if not shard.whole:
+                where = f", shard {shard}: {outcome.share} of {outcome.examples} schedules"
             if coverage is None:
                 coverage = outcome.coverage
             else:
@@ -145,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             result = run_scenario(scenario, seed)
         failed = not result.ok
-        print(report.summary(result.runtime, f"== {scenario.name} ({scenario.path}, seed {seed})"))
+        print(report.summary(result.runtime, f"== {scenario.name} ({scenario.path}, seed {seed}{where})"))
         for problem in result.problems:
             print(f"  FAILED: {problem}")
         for violation in result.violations[:10]:
@@ -154,7 +171,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("  the fault schedule of this run:")
             print("    " + result.schedule.to_toml().rstrip().replace("\n", "\n    "))
         verdict = ("XFAIL" if failed else "XPASS") if scenario.xfail else ("FAILED" if failed else "ok")
-        print(f"  {verdict}" + (f" ({scenario.xfail})" if scenario.xfail else ""))
+        note = f" ({scenario.xfail})" if scenario.xfail else ""
+        if verdict == "XPASS" and where:  # this shard's part found nothing: another shard's may
+            verdict, note = "ok", f" (xfail, not found in this shard's part: {scenario.xfail})"
+        print(f"  {verdict}{note}")
         print()
         if args.trace_out:
             out = Path(args.trace_out)
@@ -165,10 +185,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     if coverage is not None and args.coverage:
         print()
         print(coverage.table())
+    if not shard.whole:
+        mine = sum(1 for i in range(len(fixed)) if i % shard.count == shard.index - 1)
+        parts = [f"its part of the schedules of {len(explorations)} exploration{'s' * (len(explorations) != 1)}"]
+        if fixed:
+            parts.append(f"{mine} of the {len(fixed)} scenarios without [explore] (the others on the other shards)")
+        print(f"shard {shard}: {', and '.join(parts)}")
+    if args.coverage_out:
+        from .fault_space import Coverage, FaultSpace, campaign
+
+        written = Coverage(coverage if coverage is not None else FaultSpace(),
+                           [campaign(explorations, (shard.index, shard.count))])
+        _write_text(args.coverage_out, written.to_json(), "coverage file")
     bad = [r for r in rows if r[4] in ("FAILED", "XPASS")]
     print(f"{len(rows) - len(bad)} of {len(rows)} scenarios ok"
           + ("" if not bad else ": failed " + ", ".join(r[0].name for r in bad)))
     return FAILED if bad else OK
+
+
+def _shard(text: str | None):
+    """``--shard K/N`` as a Shard (1/1 without it), or a clear error naming the option."""
+    from .scenario.explore import WHOLE, parse_shard
+
+    if text is None:
+        return WHOLE
+    try:
+        return parse_shard(text, "--shard")
+    except ValueError as exc:
+        raise HarnessError(str(exc)) from None
+
+
+def _sha256(path: Path) -> str:
+    from .fault_space import file_sha256
+
+    try:
+        return file_sha256(path)
+    except OSError as exc:
+        raise LocatedError(f"cannot read the scenario again (for the coverage file's campaign): {exc}",
+                           file=str(path)) from None
 
 
 def _summary_table(rows: list) -> None:
@@ -255,6 +309,24 @@ def cmd_verify_chain(args: argparse.Namespace) -> int:
            else "its hash does not match its content")
     print(f"invalid: event {bad} ({event.event_type}): {why}")
     return FAILED
+
+
+def cmd_coverage_merge(args: argparse.Namespace) -> int:
+    from .fault_space import merge_coverage, read_coverage
+
+    names = [str(_given_path(p, "coverage file")) for p in args.files]
+    merged = merge_coverage((name, read_coverage(name)) for name in names)  # every file read before any output
+    print(f"== fault-space coverage of {len(names)} file{'s' * (len(names) != 1)}: {', '.join(names)}")
+    print(merged.space.table())
+    for line in merged.describe():
+        print(line)
+    if args.output:
+        _write_text(args.output, merged.to_json(), "merged coverage file")
+        print(f"wrote {args.output}")
+    if args.complete and not merged.complete:
+        print("FAILED: shards are missing (--complete)")
+        return FAILED
+    return OK
 
 
 def _cap_text() -> str:
@@ -383,6 +455,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--examples", type=_integer(1, MAX_EXAMPLES), default=None,
                      help="schedules to try in [explore] scenarios")
     run.add_argument("--coverage", action="store_true", help="print the fault space the explorations covered")
+    run.add_argument("--coverage-out", default=None, metavar="FILE",
+                     help="write the fault space the explorations covered, and their campaign, as JSON "
+                          "(for theater-harness coverage merge)")
+    run.add_argument("--shard", default=None, metavar="K/N",
+                     help="run shard K of N of the campaign: each exploration's K-th share of the schedules, and "
+                          "every N-th scenario without [explore] (same scenarios, seeds and options on every shard)")
+    run.add_argument("--rounds", type=_integer(1, MAX_EXAMPLES), default=1, metavar="R",
+                     help="split each exploration into R Hypothesis searches of its own seed (default 1: one "
+                          "search); with R >= N shards take whole rounds")
     run.set_defaults(func=cmd_run)
     replay = sub.add_parser("replay", help="rerun a saved trace's scenario, seed and faults; compare the traces")
     replay.add_argument("trace", nargs="?", default=None)
@@ -410,6 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="down to N bytes instead of the cap (512M, 2G)")
     limit.add_argument("--all", action="store_true", help="remove every entry")
     prune.set_defaults(func=cmd_cache_prune)
+    coverage = sub.add_parser("coverage", help="fault-space coverage files: merge")
+    coverage_sub = coverage.add_subparsers(dest="coverage_command", required=True)
+    merge = coverage_sub.add_parser("merge", help="add up coverage files (a campaign's shards) and print the table")
+    merge.add_argument("files", nargs="+", metavar="FILE")
+    merge.add_argument("-o", "--output", default=None, metavar="FILE", help="write the merged coverage file here")
+    merge.add_argument("--complete", action="store_true", help="exit 1 when a campaign misses a shard")
+    merge.set_defaults(func=cmd_coverage_merge)
     return parser
 
 

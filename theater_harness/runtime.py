@@ -46,6 +46,7 @@ DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 DEFAULT_EPOCH_MS = 1_767_225_600_000  # what timing.now() reads at virtual time 0: 2026-01-01T00:00Z
 
 INIT = ("actor", "init")
+_os_exhausted = functools.lru_cache(maxsize=256)(os_exhausted)  # a pure test of a trap's message, remembered
 _FAILURE_KINDS = {"trap": TRAP, "out-of-fuel": OUT_OF_FUEL, "memory": MEMORY, "host-error": HOST_ERROR,
                   SYSTEM_LIMIT: SYSTEM_LIMIT}
 
@@ -441,7 +442,7 @@ class Runtime:
         else:
             message = value.message
             kind = _FAILURE_KINDS[value.kind]
-            if kind == TRAP and os_exhausted(message):  # e.g. no memory map left for a call's fiber stack
+            if kind == TRAP and _os_exhausted(message):  # e.g. no memory map left for a call's fiber stack
                 kind, message = SYSTEM_LIMIT, system_limit(message)
             host_import = None
             if value.exception is not None:

@@ -152,7 +152,7 @@ def fault_targets(tree: TreeSpec, targets: Targets = None) -> list[tuple[NodeSpe
 
 def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str] = HEALABLE_KINDS,
                     horizon_ms: int = 10_000, targets: Targets = None,
-                    weights: Mapping[str, int] | None = None) -> st.SearchStrategy[FaultSchedule]:
+                    weights: Mapping[str, int] | None = None, from_ms: int = 0) -> st.SearchStrategy[FaultSchedule]:
     """Up to ``max_faults`` faults on ``tree``'s actors, of ``kinds``, on ``targets``
     (``fault_targets``: by default every node, the root the most rarely; links
     from outside to the target workers; partitions between groups of targets).
@@ -163,7 +163,11 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
     faults drawn about its weight over the total. Shrinking heads for fewer faults (the
     faults are a Hypothesis list, one element per fault, so any one can go; the empty
     schedule is where it ends when no fault is needed, and is rarely drawn), the simplest
-    kinds alone (``KIND_ORDER``), earlier times and smaller targets."""
+    kinds alone (``KIND_ORDER``), earlier times and smaller targets. Timed faults fall from
+    ``from_ms`` to ``horizon_ms`` (a later ``from_ms``: faults after a warm-up, which a
+    search can run once and fork, see ``theater_harness.fork``)."""
+    if not 0 <= from_ms <= horizon_ms:
+        raise ValueError(f"fault_schedules: from_ms must be from 0 to horizon_ms ({horizon_ms}), not {from_ms}")
     chosen = fault_targets(tree, targets)
     names = [node.name for node, _ in chosen]
     workers = [node.name for node, _ in chosen if not node.is_supervisor]
@@ -184,7 +188,7 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
     parts = _FaultParts(
         empty=st.integers(0, 4), lead=_weighted(kind_weights), others=st.integers(0, (1 << len(ordered)) - 1),
         kind=st.integers(0, total - 1), faults=st.lists(one_fault(), min_size=1, max_size=max(1, max_faults)),
-        at_ms=st.integers(0, horizon_ms), targets=_weighted([w for _, w in chosen]).map(names.__getitem__),
+        at_ms=st.integers(from_ms, horizon_ms), targets=_weighted([w for _, w in chosen]).map(names.__getitem__),
         workers=st.sampled_from(workers) if workers else st.nothing(),
         side=st.lists(st.sampled_from(names), min_size=1, max_size=max(1, len(names) - 1), unique=True),
         duration=st.integers(1, horizon_ms), delay=st.integers(1, 2000), on_message=st.integers(1, 5),

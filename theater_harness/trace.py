@@ -18,8 +18,24 @@ FORMAT = "theater-harness-trace/1"
 
 def state_digest(state: bytes | None) -> str | None:
     """A short fingerprint of an actor state for the trace (SHA-256, 16 hex digits);
-    None for no state."""
-    return None if state is None else hashlib.sha256(state).hexdigest()[:16]
+    None for no state. The last small one is remembered: an actor's start and its exit,
+    or the incarnations of an actor that keeps failing, record the same state again and
+    again."""
+    global _last_digest
+    if state is None:
+        return None
+    if state.__class__ is not bytes or len(state) > _REMEMBER_MAX:
+        return hashlib.sha256(state).hexdigest()[:16]
+    last = _last_digest
+    if last[0] == state:
+        return last[1]
+    digest = hashlib.sha256(state).hexdigest()[:16]
+    _last_digest = (state, digest)
+    return digest
+
+
+_REMEMBER_MAX = 4096  # bytes: a larger state is hashed every time (and not kept alive here)
+_last_digest: tuple[bytes | None, str | None] = (None, None)  # (state, its digest)
 
 
 @dataclass(frozen=True, slots=True)

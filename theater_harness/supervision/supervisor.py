@@ -29,7 +29,7 @@ from ..exit import (CAUSE_AUTO_SHUTDOWN, CAUSE_ESCALATED, CAUSE_SUPERVISOR, KILL
                     ExitReason)
 from .backoff import delay_ms
 from .intensity import add_restart
-from .strategy import Child, plan, should_restart
+from .strategy import Child, one_for_one, plan, should_restart
 
 SUPERVISOR_RESTARTED = "supervisor-restarted:"  # the cause of a restarted supervisor's children's starts
 
@@ -57,12 +57,16 @@ def child_ended(rt: Any, sup: Any, child: Any, reason: ExitReason) -> None:
     if exceeded:
         escalate(rt, sup, len(sup.restart_times))
         return
-    members = [a for a in (rt._actors[i] for i in sup.children) if a is child or has_spec(sup, a)]
-    the_plan = plan(spec.strategy, [Child(a.id, a.child_spec.restart, a.alive) for a in members], child.id)
-    group = {*the_plan.stop, *the_plan.restart, *the_plan.drop}
-    for member in members:  # terminate_children flushes the 'EXIT' of a member that already ended
-        if member.id in group and not member.alive:
-            member.end_settled = member.end_posted
+    if spec.strategy == "one_for_one":  # its plan is the child alone, whatever its siblings
+        the_plan = one_for_one((), child.id)
+        child.end_settled = child.end_posted  # as below: the group is the child, which has ended
+    else:
+        members = [a for a in (rt._actors[i] for i in sup.children) if a is child or has_spec(sup, a)]
+        the_plan = plan(spec.strategy, [Child(a.id, a.child_spec.restart, a.alive) for a in members], child.id)
+        group = {*the_plan.stop, *the_plan.restart, *the_plan.drop}
+        for member in members:  # terminate_children flushes the 'EXIT' of a member that already ended
+            if member.id in group and not member.alive:
+                member.end_settled = member.end_posted
     rt.trace.add(rt.now, "restart-plan", sup.id, {
         "strategy": spec.strategy, "failed": child.id, "stop": list(the_plan.stop),
         "restart": list(the_plan.restart), "drop": list(the_plan.drop)})

@@ -14,6 +14,8 @@ speaks."""
 
 from __future__ import annotations
 
+import atexit
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,12 @@ from ._instance import INSTANTIATE, SUSPENDED, Failure, Incarnation, live_stores
 from ._memory import live_memories
 
 _LOADED: dict[tuple[int, int, int, int], Any] = {}
+
+# Incarnations that became garbage in reference cycles (a runtime refers to itself) are
+# freed by the collector, which may not run again before the interpreter exits; freed then,
+# after the modules' state is torn down, a Store's finalizers would crash the process. So
+# the last collection runs while everything is still in place.
+atexit.register(gc.collect)
 
 
 def _load(path: Path, *, use_cache: bool = True) -> Any:

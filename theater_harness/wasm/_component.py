@@ -105,6 +105,11 @@ class Export:
     lowers: list[C.Lower]
     lift_result: C.Lift
 
+    @functools.cached_property
+    def index_address(self) -> int:
+        """The address of ``index`` (its C handle), for ``wasmtime_component_instance_get_func``."""
+        return ctypes.cast(self.index.ptr(), _vp).value
+
     def prepare(self, args: tuple) -> tuple:
         """A test's params for this export (what follows the state), checked now by
         lowering them into a scratch slot, so that a bad one is the test's error (a
@@ -182,6 +187,12 @@ class ActorComponent:
 
     def has_export(self, interface: str, function: str) -> bool:
         return (interface, function) in self.exports
+
+    @functools.cached_property
+    def instantiate_args(self) -> tuple[Linker, int, int]:
+        """The linker, and the addresses of it and of the component, for instantiating."""
+        linker = self.linker()
+        return linker, ctypes.cast(linker.ptr(), _vp).value, ctypes.cast(self.component.ptr(), _vp).value
 
     def linker(self) -> Linker:
         """The linker providing this component's imports (built once per component).

@@ -33,15 +33,29 @@ WASMTIME_VERSION = _dist_version("wasmtime")
 
 # Everything about the engine that changes compiled code goes into this string, and so
 # into the cache key.
+# --- traps without signals ---
+# A trap (``unreachable``, an out-of-bounds access, a division by zero) is raised by a
+# call into wasmtime's runtime, not by a faulting instruction and a signal: a crash-and-
+# restart cycle traps once, and the signal (SIGILL from ``ud2``) cost 20-25 us of its
+# ~250 us on the 2-core VMs these benchmarks run on (an invalid-opcode exception in a
+# guest is slow), against ~7 us for the whole trapping call now. The price: memory
+# accesses check their bounds explicitly (a message to the C counter +1-2%, to the
+# componentize-py counter +4%, a tight loop over linear memory up to +35%), and the
+# Spectre mitigations of those checks are off (wasmtime requires it: they rely on
+# faults). Trap messages, fuel and traces are the same either way.
+SIGNALS_BASED_TRAPS = False
+# --- end traps without signals ---
 # --- memory-cap accounting (theater_harness/wasm/_memory.py) ---
 # Linear memories are allocated by the harness's host memory creator, which needs
 # copy-on-write memory images off; the reservation and guard are wasmtime's 64-bit
-# defaults, set explicitly because compiled code elides bounds checks against them.
+# defaults, set explicitly because compiled code may elide bounds checks against them
+# (with signals-based traps: see SIGNALS_BASED_TRAPS above).
 MEMORY_RESERVATION = 1 << 32
 MEMORY_GUARD_SIZE = 32 << 20
 ENGINE_CONFIG = (
     "consume_fuel=1;nan_canonicalization=1;opt=speed"
     f";host_memory=1;memory_init_cow=0;memory_reservation={MEMORY_RESERVATION};memory_guard_size={MEMORY_GUARD_SIZE}"
+    + ("" if SIGNALS_BASED_TRAPS else ";signals_based_traps=0;spectre_heap=0;spectre_table=0")
 )
 # --- end memory-cap accounting ---
 
@@ -56,6 +70,10 @@ def _make_engine() -> wasmtime.Engine:
     ffi.wasmtime_config_memory_guard_size_set(config.ptr(), MEMORY_GUARD_SIZE)
     _memory.install(config)  # host memory creator; turns memory_init_cow off
     # --- end memory-cap accounting ---
+    if not SIGNALS_BASED_TRAPS:
+        config.signals_based_traps = False
+        for flag in ("enable_heap_access_spectre_mitigation", "enable_table_access_spectre_mitigation"):
+            config.cranelift_flag_set(flag, "false")
     return wasmtime.Engine(config)
 
 

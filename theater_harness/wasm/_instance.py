@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
+from wasmtime._ffi import wasmtime_component_func_t as _component_func_t
+from wasmtime._ffi import wasmtime_component_instance_t as _component_instance_t
 from wasmtime.component._instance import Instance
 
 from . import _convert as C
@@ -51,6 +53,9 @@ _vp, _sz = ctypes.c_void_p, ctypes.c_size_t
 _func_call = C._cfunc("wasmtime_component_func_call", _vp, _vp, _vp, _vp, _sz, _vp, _sz)
 _func_call_async = C._cfunc("wasmtime_component_func_call_async", _vp, _vp, _vp, _vp, _sz, _vp, _sz, _vp)
 _instantiate_async = C._cfunc("wasmtime_component_linker_instantiate_async", _vp, _vp, _vp, _vp, _vp, _vp)
+_instantiate = C._cfunc("wasmtime_component_linker_instantiate", _vp, _vp, _vp, _vp, _vp)
+_get_func = C._cfunc("wasmtime_component_instance_get_func", ctypes.c_bool, _vp, _vp, _vp, _vp)
+_store_context = C._cfunc("wasmtime_store_context", _vp, _vp)
 _future_poll = C._cfunc("wasmtime_call_future_poll", ctypes.c_bool, _vp)
 _future_delete = C._cfunc("wasmtime_call_future_delete", None, _vp)
 _set_fuel = C._cfunc("wasmtime_context_set_fuel", _vp, _vp, ctypes.c_uint64)
@@ -92,7 +97,25 @@ def short_error(message: str) -> str:
     type", "1: function implementation is missing"), are joined outermost first, after the
     error itself unless that is only the backtrace's heading, without their numbers:
     "component imports ...: instance export `log` has the wrong type: function
-    implementation is missing" (issue 11, D6)."""
+    implementation is missing" (issue 11, D6).
+
+    A pure function of the text, remembered for the last ``_SHORT_MAX`` texts: an actor
+    that fails again and again fails with the same text (the backtrace names code
+    offsets, not addresses)."""
+    short = _SHORT.get(message)
+    if short is None:
+        short = _short_error(message)
+        if len(_SHORT) >= _SHORT_MAX:
+            _SHORT.clear()
+        _SHORT[message] = short
+    return short
+
+
+_SHORT: dict[str, str] = {}
+_SHORT_MAX = 256
+
+
+def _short_error(message: str) -> str:
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
     if "Caused by:" in lines:
         after = lines[lines.index("Caused by:") + 1:]
@@ -111,8 +134,12 @@ _CAUSE = re.compile(r"\d+: (.*)")  # one of several numbered causes
 _FRAME = re.compile(r"\d+:\s+0x[0-9a-f]+ - |error while executing at wasm backtrace:")  # a backtrace line
 
 
+_BYTE_VEC = ctypes.c_char * 16  # a wasm_byte_vec_t (size, data)
+
+
 def _take_error(err: int) -> str:
-    vec = ctypes.create_string_buffer(16)
+    """The message of wasmtime error ``err``, which is freed."""
+    vec = _BYTE_VEC()
     addr = ctypes.addressof(vec)
     _error_message(err, addr)
     text = C._name_bytes(addr).decode("utf-8", "replace")
@@ -311,10 +338,10 @@ class Incarnation(IncarnationBase):
         store = _Store(engine())
         self.memory = account = _memory.MemoryAccount(memory_cap)  # the cap, enforced by _memory
         self.store = store
-        self._ctx = ctypes.cast(store._context(), _vp).value
+        self._ctx = _store_context(store.ptr())
         self._funcs: dict[int, tuple[Any, int]] = {}  # export index_key -> (func, its address)
         self.instance = None
-        linker = component.linker()
+        linker, linker_ptr, component_ptr = component.instantiate_args
         # Instantiation copies the data segments into linear memory, and wasmtime charges
         # fuel for the copy (one unit per byte: the harness's own memories rule out
         # copy-on-write images). The data cannot be larger than the memory it lands in, so
@@ -324,9 +351,13 @@ class Incarnation(IncarnationBase):
         previous = _memory.enter(account)
         try:
             if component.is_async:
-                self.instance = self._instantiate_async(linker)
-            else:
-                self.instance = linker.instantiate(store, component.component)
+                self.instance = self._instantiate_async(linker_ptr, component_ptr)
+            else:  # wasmtime-py's Linker.instantiate, by address
+                raw = _component_instance_t()
+                err = _instantiate(linker_ptr, self._ctx, component_ptr, ctypes.addressof(raw))
+                if err:
+                    raise wasmtime.WasmtimeError(_take_error(err))
+                self.instance = Instance._from_raw(raw)
         except wasmtime.WasmtimeError as exc:
             if account.denials:
                 raise _memory.MemoryCapExceeded(str(exc), account) from None
@@ -335,14 +366,11 @@ class Incarnation(IncarnationBase):
             _memory.leave(previous)
             ACTIVE.stack.pop()
 
-    def _instantiate_async(self, linker: Any) -> Instance:
-        from wasmtime import _ffi as ffi
-
-        raw = ffi.wasmtime_component_instance_t()
+    def _instantiate_async(self, linker_ptr: int, component_ptr: int) -> Instance:
+        raw = _component_instance_t()
         error = ctypes.c_void_p(0)
-        future = _instantiate_async(ctypes.cast(linker.ptr(), _vp).value, self._ctx,
-                                    ctypes.cast(self.component.component.ptr(), _vp).value,
-                                    ctypes.addressof(raw), ctypes.addressof(error))
+        future = _instantiate_async(linker_ptr, self._ctx, component_ptr, ctypes.addressof(raw),
+                                    ctypes.addressof(error))
         complete_at_once(future, "the component's start function blocked in a host call")  # not an actor
         if error.value:
             raise wasmtime.WasmtimeError(_take_error(error.value))
@@ -350,9 +378,12 @@ class Incarnation(IncarnationBase):
 
     def _func(self, export: Export) -> tuple[Any, int]:
         func = self._funcs.get(export.index_key)
-        if func is None:
-            raw = self.instance.get_func(self.store, export.index)._func
-            func = self._funcs[export.index_key] = (raw, ctypes.addressof(raw))
+        if func is None:  # wasmtime-py's Instance.get_func, by address
+            raw = _component_func_t()
+            address = ctypes.addressof(raw)
+            if not _get_func(ctypes.addressof(self.instance._instance), self._ctx, export.index_address, address):
+                raise AttributeError(f"the instance has no function {export.full_name}")
+            func = self._funcs[export.index_key] = (raw, address)
         return func
 
     def call(self, export: Export, args: tuple) -> Any:

@@ -17,18 +17,28 @@ initial memories exceed the cap fails with :class:`MemoryCapExceeded`.
 
 Storage honours the contract of ``wasmtime::MemoryCreator::new_memory``: an anonymous
 ``PROT_NONE`` reservation of ``max(reserved_size, minimum)`` bytes plus ``guard_size``
-bytes after it (compiled code elides bounds checks against exactly that layout), whose
+bytes after it (compiled code may elide bounds checks against exactly that layout), whose
 first ``size`` bytes are made read-write with ``mprotect``; growth within the
 reservation never moves the base. Like wasmtime's own memories, a guard of the same
 size also precedes the base (defence in depth; it costs address space only). Growth
 past the reservation (only when the engine lets memories move: memory64, or a
 ``memory_reservation`` below 4 GiB) maps a larger region and moves the pages there
 (``mremap``). Fresh anonymous pages are zero, as wasmtime requires. The mapping is
-released when wasmtime finalizes the memory (when its Store is dropped).
+released when wasmtime finalizes the memory (when its Store is dropped): kept for the
+next memory, or unmapped (see "Reuse").
 
 The engine must not use copy-on-write memory images (``memory_init_cow``): wasmtime
 only applies them to its own mmap-backed memories and would abort on ours. Without
 them, data segments are copied into each new memory at instantiation.
+
+Reuse. Mapping a reservation and unmapping it again cost ~20 us of system calls per
+incarnation (a crash-and-restart cycle pays both), so a finalized memory's mapping is
+kept for the next memory of the same layout (reservation and guard), up to
+``POOL_MAX`` mappings of at most ``POOL_RW_MAX`` read-write bytes each (a larger one's
+teardown is its pages, not its mapping). Its read-write pages are dropped first
+(``MADV_DONTNEED``: the next access reads zero pages, as from a fresh mapping, and a
+kept mapping holds no resident memory); the next memory re-protects the read-write
+prefix it needs. The layout a memory sees is exactly that of a fresh mapping.
 """
 
 from __future__ import annotations
@@ -63,6 +73,9 @@ _mprotect.argtypes = [_vp, _sz, ctypes.c_int]
 _mremap = _libc.mremap
 _mremap.restype = _vp
 _mremap.argtypes = [_vp, _sz, _sz, ctypes.c_int, _vp]
+_madvise = _libc.madvise
+_madvise.restype = ctypes.c_int
+_madvise.argtypes = [_vp, _sz, ctypes.c_int]
 _memmove = ctypes.memmove
 
 _PROT_NONE = 0
@@ -71,6 +84,7 @@ _MAP_NORESERVE = 0x4000  # Linux, every architecture wasmtime supports
 _MAP_FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
 _MAP_FAILED = (1 << (8 * ctypes.sizeof(_vp))) - 1
 _MREMAP_MOVE_TO = 1 | 2  # MREMAP_MAYMOVE | MREMAP_FIXED
+_MADV_DONTNEED = 4  # Linux: private anonymous pages read as zero afterwards
 _HOST_PAGE = mmap.PAGESIZE
 
 _error_new = C._cfunc("wasmtime_error_new", _sz, ctypes.c_char_p)
@@ -185,6 +199,59 @@ def _map(capacity: int, guard: int, rw: int) -> int:
     return start + guard
 
 
+# --- reuse of released mappings (see "Reuse" above) ---
+POOL_MAX = 16  # released mappings kept for reuse, at most (address space only: no resident pages)
+POOL_RW_MAX = 8 << 20  # a memory that grew larger is unmapped: its pages, not the mapping, cost its teardown
+# (capacity, guard) -> [(base, rw), ...]: mappings of released memories, their pages dropped
+_POOL: dict[tuple[int, int], list[tuple[int, int]]] = {}
+_pooled = 0
+
+
+def _release(region: _Region) -> None:
+    """Keep ``region``'s mapping for reuse (its pages dropped), or unmap it."""
+    global _pooled
+    if _pooled < POOL_MAX and region.rw <= POOL_RW_MAX and \
+            (not region.rw or _madvise(region.base, region.rw, _MADV_DONTNEED) == 0):
+        try:
+            _POOL.setdefault((region.capacity, region.guard), []).append((region.base, region.rw))
+        except BaseException:  # noqa: BLE001 - not kept: not leaked either
+            region.unmap()
+            raise
+        _pooled += 1
+    else:
+        region.unmap()
+
+
+def _reuse(capacity: int, guard: int, rw: int) -> int:
+    """The base of a kept mapping of this layout, its first ``rw`` bytes read-write and the
+    rest PROT_NONE, as ``_map`` makes them; or 0 if none is kept (or it cannot be used)."""
+    global _pooled
+    kept = _POOL.get((capacity, guard))
+    if not kept:
+        return 0
+    base, old = kept.pop()
+    _pooled -= 1
+    if (rw > old and _mprotect(base + old, rw - old, _PROT_RW) != 0) or \
+            (rw < old and _mprotect(base + rw, old - rw, _PROT_NONE) != 0):
+        _munmap(base - guard, capacity + 2 * guard)
+        return 0
+    return base
+
+
+def release_pool() -> int:
+    """Unmap every kept mapping; returns how many there were."""
+    global _pooled
+    freed = 0
+    for (capacity, guard), kept in list(_POOL.items()):
+        while kept:
+            base, _ = kept.pop()
+            _pooled -= 1
+            _munmap(base - guard, capacity + 2 * guard)
+            freed += 1
+    return freed
+# --- end reuse ---
+
+
 def _fail(message: str) -> int:
     return _error_new(message.encode())
 
@@ -275,7 +342,7 @@ def _finalize(env: int, _pop=_REGIONS.pop) -> None:
         region = _pop(env, None)
         if region is None:
             return
-        region.unmap()
+        _release(region)
         account = region.account
         account.used -= region.size
         account.memories -= 1
@@ -303,7 +370,7 @@ def _new_memory(env: int, ty: int, minimum: int, maximum: int, reserved: int, gu
         rw = _round_up(minimum)
         capacity = max(_round_up(reserved), rw, _HOST_PAGE)
         guard = _round_up(guard)
-        base = _map(capacity, guard, rw)
+        base = _reuse(capacity, guard, rw) or _map(capacity, guard, rw)
         if not base:
             return _fail(f"cannot map {capacity + 2 * guard} bytes for a linear memory "
                          f"(errno {ctypes.get_errno()})")
