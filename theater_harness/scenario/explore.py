@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 from ..fault_space import FaultSpace
 from .load import Scenario
-from .run import ScenarioResult, run_scenario
+from .run import ScenarioResult, finish_scenario, run_scenario, start_scenario
 
 MAX_SHARDS = 1_000_000
 _SHARD = re.compile(r"\s*(\d{1,20})\s*/\s*(\d{1,20})\s*")
@@ -182,8 +182,10 @@ def explore(scenario: Scenario, seed: int, *, examples: int | None = None,
     budget = examples or options.examples
     tree = scenario.tree()
     horizon = options.horizon_ms or scenario.end_ms or 10_000
+    fork_at = options.fork_at_ms
     strategy = fault_schedules(tree, max_faults=options.max_faults, kinds=options.kinds or HEALABLE_KINDS,
-                               horizon_ms=horizon)
+                               horizon_ms=horizon, from_ms=fork_at or 0)
+    run = Runner(scenario, seed, fork_at)
     parts = plan(budget, rounds, shard)
     share = sum(part.share for part in parts)
     outcome = ExploreOutcome(None, 0, FaultSpace(), budget, len(round_sizes(budget, rounds)), shard, share)
@@ -198,12 +200,11 @@ def explore(scenario: Scenario, seed: int, *, examples: int | None = None,
             if not failed and index % part.stride != part.offset:
                 return False  # another shard's to run: it passes here, so the search goes on as in that shard
             outcome.runs += 1
-            result = run_scenario(scenario, seed, faults=schedule)
-            outcome.coverage.record(result.runtime)
+            ok = run.verdict(schedule, outcome.coverage)
             if progress is not None:
                 progress(outcome.runs, share)
-            failed = failed or not result.ok  # from here on, Hypothesis shrinks: every candidate runs
-            return not result.ok
+            failed = failed or not ok  # from here on, Hypothesis shrinks: every candidate runs
+            return not ok
 
         try:
             with _seed_only():
@@ -213,6 +214,76 @@ def explore(scenario: Scenario, seed: int, *, examples: int | None = None,
                                                  suppress_health_check=list(HealthCheck)))
         except NoSuchExample:
             continue
-        outcome.failure = run_scenario(scenario, seed, faults=minimal)
+        outcome.failure = run.result(minimal)
         break
     return outcome
+
+
+class Runner:
+    """Runs an exploration's schedules. With ``fork_at`` (``[explore] fork_at_ms``), the
+    scenario runs to that instant once, with a fault injector from time 0 (it counts calls
+    and messages from the start), and a schedule whose faults all fall at or after it (by
+    time: none counts calls or messages) is added there and run in a fork of that run
+    (``theater_harness.fork``); the others, and every run where forking is not possible,
+    run as ``run_scenario`` runs them. A forked run and the same schedule added to a
+    straight run at ``fork_at`` give the same trace (``result`` builds that straight run,
+    to report a failure with its runtime)."""
+
+    def __init__(self, scenario: Scenario, seed: int, fork_at: int | None):
+        self.scenario, self.seed, self.fork_at = scenario, seed, fork_at
+        self._checkpoint: Any = None
+        self._started: Any = None
+
+    def forkable(self, schedule: Any) -> bool:
+        return self.fork_at is not None and all(
+            f.on_call is None and f.on_message is None and f.at_ms is not None and f.at_ms >= self.fork_at
+            for f in schedule)
+
+    def _prefix(self) -> Any:
+        from ..faults import FaultSchedule
+
+        started = start_scenario(self.scenario, self.seed, FaultSchedule([]), injector=True)
+        started.runtime.run(until=self.fork_at)
+        return started
+
+    def checkpoint(self) -> Any:
+        if self._checkpoint is None:
+            from ..fork import Checkpoint
+
+            self._started = self._prefix()
+            self._checkpoint = Checkpoint(self._started.runtime)
+        return self._checkpoint
+
+    def verdict(self, schedule: Any, coverage: FaultSpace) -> bool:
+        """Whether the schedule's run passes; its fault-space cells go into ``coverage``."""
+        from ..fork import fork_problem
+
+        if not self.forkable(schedule) or fork_problem() is not None:
+            result = self.result(schedule)  # straight: the same run as a fork's, without the fork
+            coverage.record(result.runtime)
+            return result.ok
+        checkpoint = self.checkpoint()
+        started = self._started
+
+        def in_fork(rt: Any) -> tuple[bool, FaultSpace]:
+            result = _finish_added(started, schedule)
+            space = FaultSpace()
+            space.record(result.runtime)
+            return result.ok, space
+
+        ok, space = checkpoint.run(in_fork)
+        coverage.add(space)
+        return ok
+
+    def result(self, schedule: Any) -> ScenarioResult:
+        """The run of ``schedule``, kept (with its runtime) to report it."""
+        if not self.forkable(schedule):
+            return run_scenario(self.scenario, self.seed, faults=schedule)
+        return _finish_added(self._prefix(), schedule)
+
+
+def _finish_added(started: Any, schedule: Any) -> ScenarioResult:
+    """Add ``schedule`` to a started run (at its current instant) and finish it."""
+    started.runtime.inject(schedule)
+    started.runtime.trace.meta["faults"] = schedule.to_dicts()
+    return finish_scenario(started, schedule)

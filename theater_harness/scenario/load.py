@@ -61,6 +61,7 @@ name the file, the table and the key.
     examples = 50                      # (explore = 50 at the top: this number, the defaults)
     max_faults = 3
     kinds = ["trap", "err", "stop"]
+    fork_at_ms = 2000                  # faults after 2 s; the run until then once, a fork per schedule
 
 Strings in ``init_state``, payloads, ``args`` and expected replies and results may name
 another actor's id as ``${name}``. A call's ``expect_result`` is compared with
@@ -133,6 +134,7 @@ class Explore:
     max_faults: int = 3
     kinds: tuple[str, ...] | None = None
     horizon_ms: int | None = None
+    fork_at_ms: int | None = None  # the workload until then runs once; each schedule in a fork of it
 
 
 @dataclass(frozen=True)

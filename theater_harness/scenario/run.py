@@ -64,7 +64,27 @@ def run_scenario(scenario: Scenario, seed: int | None = None, *, faults: FaultSc
     """Run ``scenario`` once, with its own fault schedule or the given one."""
     seed = seed if seed is not None else (scenario.seed if scenario.seed is not None else 0)
     schedule = faults if faults is not None else scenario.faults
-    rt = Runtime(seed, faults=schedule if len(schedule) else None, **scenario.options)
+    started = start_scenario(scenario, seed, schedule)
+    return finish_scenario(started, schedule, check_invariants=check_invariants)
+
+
+@dataclass
+class Started:
+    """A scenario's runtime with its actors spawned and its messages scheduled (the run
+    before its end: ``finish_scenario`` runs it on and checks it)."""
+
+    scenario: Scenario
+    seed: int
+    runtime: Runtime
+    ids: dict[str, str]
+    pending: list
+
+
+def start_scenario(scenario: Scenario, seed: int, schedule: FaultSchedule, *, injector: bool = False) -> Started:
+    """Spawn ``scenario``'s actors and schedule its messages. ``injector``: a fault injector
+    from time 0 even for an empty schedule (it counts calls and messages from the start,
+    so that a schedule added later, ``Runtime.inject``, counts as one given at the start)."""
+    rt = Runtime(seed, faults=schedule if (len(schedule) or injector) else None, **scenario.options)
     rt.trace.meta.update({"scenario": scenario.name, "scenario_path": str(scenario.path),
                           "faults": schedule.to_dicts()})
     ids: dict[str, str] = {}
@@ -78,7 +98,12 @@ def run_scenario(scenario: Scenario, seed: int | None = None, *, faults: FaultSc
                                       parent=ids[spec.parent] if spec.parent else None)
         except HarnessError as exc:
             raise ScenarioError(str(exc), file=scenario.path, field=f"actor[{i}]") from None
-    pending = _deliver(scenario, rt, ids, seed)
+    return Started(scenario, seed, rt, ids, _deliver(scenario, rt, ids, seed))
+
+
+def finish_scenario(started: Started, schedule: FaultSchedule, *, check_invariants: bool = True) -> ScenarioResult:
+    """Run a started scenario to its end and check its expectations and invariants."""
+    scenario, rt, ids, pending = started.scenario, started.runtime, started.ids, started.pending
     stopped = None
     try:
         if scenario.end_ms is not None:
@@ -88,7 +113,8 @@ def run_scenario(scenario: Scenario, seed: int | None = None, *, faults: FaultSc
     except SimulationError as exc:  # the run's max_events: a failure of this run, reported with its trace
         stopped = f"the run stopped: {exc}"
     problems = _expectations(scenario, rt, ids, pending, schedule)
-    result = ScenarioResult(scenario, rt, seed, ids, ([stopped] if stopped else []) + problems, schedule=schedule)
+    result = ScenarioResult(scenario, rt, started.seed, ids, ([stopped] if stopped else []) + problems,
+                            schedule=schedule)
     if check_invariants:
         result.violations = check(scenario, rt)
     return result

@@ -379,8 +379,8 @@ def _explore(f: _core.Fields, doc: dict, actors: list[dict], faults: list) -> di
         table = {"examples": table}  # explore = N: N schedules, the other settings' defaults
     if not isinstance(table, dict):
         raise f.error("explore", "expected a number of schedules (explore = 50) or a table: "
-                                 "examples, max_faults, kinds, horizon_ms")
-    f.unknown(table, ("examples", "max_faults", "kinds", "horizon_ms"), "explore")
+                                 "examples, max_faults, kinds, horizon_ms, fork_at_ms")
+    f.unknown(table, ("examples", "max_faults", "kinds", "horizon_ms", "fork_at_ms"), "explore")
     kinds = table.get("kinds")
     if kinds is not None and (not isinstance(kinds, list) or not kinds
                               or any(not isinstance(k, str) or k not in FAULT_KINDS for k in kinds)):
@@ -388,12 +388,22 @@ def _explore(f: _core.Fields, doc: dict, actors: list[dict], faults: list) -> di
     examples = f.integer(table, "examples", "explore", low=1, high=MAX_EXAMPLES)
     max_faults = f.integer(table, "max_faults", "explore", low=1, high=MAX_FAULTS)
     explore = {"examples": examples or 50, "max_faults": max_faults or 3, "kinds": tuple(kinds) if kinds else None,
-               "horizon_ms": f.integer(table, "horizon_ms", "explore", low=1)}
+               "horizon_ms": f.integer(table, "horizon_ms", "explore", low=1),
+               "fork_at_ms": f.integer(table, "fork_at_ms", "explore", low=0)}
+    horizon = explore["horizon_ms"] or _core_end(doc)
+    if explore["fork_at_ms"] is not None and horizon is not None and explore["fork_at_ms"] > horizon:
+        raise f.error("explore.fork_at_ms", f"{explore['fork_at_ms']} is after the faults' horizon ({horizon} ms): "
+                                            "faults fall from fork_at_ms to horizon_ms (or end_ms)")
     if faults:
         raise f.error("explore", "give either a fixed schedule ([[fault]]) or [explore], not both")
     if sum(1 for a in actors if a["parent"] is None) != 1:
         raise f.error("explore", "exploring needs one root actor (put the others under it)")
     return explore
+
+
+def _core_end(doc: dict) -> int | None:
+    end = doc.get("end_ms")
+    return end if _core.is_int(end) else None
 
 
 def _invariants(f: _core.Fields, doc: dict) -> list[str]:
