@@ -396,3 +396,17 @@ def test_theater_exports_answer_alike_whatever_the_abi():
     for actor in (c, k):  # text for list<u8>, as a scenario file writes it
         assert rt.call(actor, "theater:simple/message-server-client.handle-send", "inc") is None
         assert rt.call(actor, "theater:simple/message-server-client.handle-request", "r1", "get") == b"1"
+
+
+def test_a_memory_blow_up_is_a_supervised_memory_failure(tmp_path):
+    body = "i32.const 100 memory.grow i32.const -1 i32.eq if unreachable end i32.const 7"  # 6.4 MiB more
+    rt, actor = spawn_module(tmp_path, packr_module(body), Runtime(seed=1, memory=1 << 20))
+    assert actor.status == "failed"
+    assert actor.exit_reason.kind == "memory"
+    assert actor.exit_reason.message.startswith("memory cap of 1048576 bytes reached")
+
+
+def test_a_packr_guest_that_loops_for_ever_ends_out_of_fuel(tmp_path):
+    _, actor = spawn_module(tmp_path, packr_module("(loop br 0) i32.const 0"), Runtime(seed=1, fuel=100_000))
+    assert actor.exit_reason.kind == "out-of-fuel"
+    assert "a packr guest that panics spins until its fuel runs out" in actor.exit_reason.message
