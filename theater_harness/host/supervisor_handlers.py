@@ -20,6 +20,13 @@ CHILD_EXIT = ("supervisor-handlers", "handle-child-exit")
 CHILD_EXTERNAL_STOP = ("supervisor-handlers", "handle-child-external-stop")
 
 
+def handler_key(reason: Any) -> tuple[str, str]:
+    """Which handler export a parent gets for ``reason``."""
+    if reason.abnormal:
+        return CHILD_ERROR
+    return CHILD_EXIT if reason.kind == NORMAL else CHILD_EXTERNAL_STOP
+
+
 def handler_call(child: Any, reason: Any) -> tuple[tuple[str, str], tuple]:
     """Which handler export a parent gets for ``reason``, and its params."""
     if reason.abnormal:
@@ -37,7 +44,10 @@ def _child_ended(rt: Any, parent: Any, item: tuple) -> None:
     if reason.incarnation <= child.end_settled:
         return  # a group restart of its declarative parent flushed this end (OTP's unlink_flush)
     child.end_settled = reason.incarnation
-    key, params = handler_call(child, reason)
+    key = handler_key(reason)
+    # A parent without the export (a declarative supervisor's) only has the skip recorded:
+    # the params, the exit's JSON among them, are built only for a parent that gets them.
+    params = handler_call(child, reason)[1] if parent.component.has_export(*key) else ()
 
     def then(result: Any) -> None:
         if result is not None:  # the parent is still there (a failing handler ends it)

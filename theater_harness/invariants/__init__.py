@@ -19,7 +19,7 @@ from ._determinism import check_determinism
 from ._intensity import check_intensity
 from ._isolation import check_failure_isolation
 from ._messages import check_messages
-from ._records import records_of
+from ._records import records_of, shared_actors
 from ._recovery import check_state_recovery
 from ._restart_types import check_restart_types
 from ._shutdown import check_no_orphans, check_reverse_order_shutdown
@@ -54,7 +54,8 @@ def check_all(source: Any, *, policies: Mapping[str, Mapping[str, Any]] | None =
     if unknown:
         raise ValueError(f"unknown invariant {unknown[0]!r}; invariants: {', '.join(INVARIANTS)}")
     records = records_of(source)
-    return [v for name in names for v in INVARIANTS[name](records, policies=policies)]
+    with shared_actors(records):
+        return [v for name in names for v in INVARIANTS[name](records, policies=policies)]
 
 
 class InvariantViolation(AssertionError):

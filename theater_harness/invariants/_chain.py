@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..chain import event_hash
-from ._records import Actors, records_of
+from ._records import actors_of, records_of
 from ._violation import Violation
 
 NAME = "chain_integrity"
@@ -19,7 +19,7 @@ def check_chain_integrity(records: Any, *, policies: Mapping[str, Mapping] | Non
     of ``{"hex": ...}``). Each event is checked against the hash recorded before it, so a
     tampered event is reported at its own index only."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     previous: dict[str, tuple[int, dict]] = {}  # actor -> (index, record) of its last event
     found = []
     for r in records:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..supervision.intensity import add_restart, in_period
-from ._records import Actors, records_of
+from ._records import Actors, actors_of, records_of
 from ._responses import Response, policies_of, responses
 from ._violation import Violation
 
@@ -24,7 +24,7 @@ def check_intensity(records: Any, *, policies: Mapping[str, Mapping] | None = No
     response, at its decision time) never number more than ``intensity`` in any window.
     A supervisor's restart history starts empty with each of its incarnations."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     exits: dict[str, list[dict]] = {}
     for r in records:
         if r["kind"] == "exit":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import Actors, records_of
+from ._records import Actors, actors_of, records_of
 from ._responses import Response, policies_of, responses
 from ._violation import Violation
 
@@ -19,7 +19,7 @@ def check_failure_isolation(records: Any, *, policies: Mapping[str, Mapping] | N
     a child's end lies in that end's affected set. (What the response window is, and why
     deliberate actions in later calls are not part of it: see ``_responses``.)"""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     found = []
     for resp in responses(records, actors, policies_of(actors, policies)):
         affected = affected_set(resp, actors)

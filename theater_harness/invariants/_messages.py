@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ._records import Actors, fault_kind, records_of
+from ._records import Actors, actors_of, fault_kind, records_of
 from ._violation import Violation
 
 NAME = "messages"
@@ -41,7 +41,7 @@ def check_messages(records: Any, *, policies: Mapping[str, Mapping] | None = Non
     records of it: ``send``/``request``, ``deliver``, ``drop``, ``reply``, ``request-failed``,
     and a ``fault`` of kind ``duplicate`` right after the send on the same link."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     messages: dict[tuple[str, Any], _Message] = {}  # ("message" | "request", number or id) -> its story
     for i, r in enumerate(records):
         kind = r["kind"]

@@ -3,9 +3,10 @@ and the few facts the invariants read out of Theater's event data."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterator, Iterable
 
 from ..exit import CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, NORMAL, SHUTDOWN  # noqa: F401  (causes: re-exported)
 
@@ -109,6 +110,30 @@ class Actors:
 
     def labels(self, ids: Iterable[str]) -> str:
         return "[" + ", ".join(self.label(i) for i in ids) + "]"
+
+
+_SHARED: list = [None, None]  # while check_all runs: the records all its invariants read, their Actors
+
+
+@contextlib.contextmanager
+def shared_actors(records: list[dict]) -> Iterator[None]:
+    """While the block runs, ``actors_of(records)`` makes ``Actors(records)`` once: the
+    invariants of one ``check_all`` read the same records, unchanged."""
+    previous = list(_SHARED)
+    _SHARED[:] = [records, None]
+    try:
+        yield
+    finally:
+        _SHARED[:] = previous
+
+
+def actors_of(records: list[dict]) -> Actors:
+    """``Actors(records)``; shared by the invariants of one ``check_all`` (``shared_actors``)."""
+    if _SHARED[0] is not records:
+        return Actors(records)
+    if _SHARED[1] is None:
+        _SHARED[1] = Actors(records)
+    return _SHARED[1]
 
 
 def wasm_event(record: dict) -> tuple[str, str, Any] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ._records import Actors, fault_kind, records_of
+from ._records import Actors, actors_of, fault_kind, records_of
 from ._violation import Violation
 
 NAME = "state_recovery"
@@ -33,7 +33,7 @@ def check_state_recovery(records: Any, *, policies: Mapping[str, Mapping] | None
     ``replay`` record with divergences is a violation of its own. A start record without
     a state digest (traces of older runtimes) cannot be judged and is passed over."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     last_exit: dict[str, dict] = {}
     following: dict[str, _Restart] = {}
     found: list[Violation] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, Actors, abnormal, cause, records_of
+from ._records import CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, actors_of, abnormal, cause, records_of
 from ._responses import SUPERVISOR_RESTARTED
 from ._violation import Violation
 
@@ -27,7 +27,7 @@ def check_restart_types(records: Any, *, policies: Mapping[str, Mapping] | None 
     every child spec: that restarts transient and temporary children alike.
     ``policies`` is accepted for a uniform signature; restart types come from the trace."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     last_exit: dict[str, dict] = {}
     found = []
     for r in records:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import CAUSE_PARENT_ENDED, Actors, cause, records_of
+from ._records import CAUSE_PARENT_ENDED, actors_of, cause, records_of
 from ._violation import Violation
 
 NO_ORPHANS = "no_orphans"
@@ -16,7 +16,7 @@ def check_no_orphans(records: Any, *, policies: Mapping[str, Mapping] | None = N
     """When an actor ends (its ``exit``), none of its descendants is alive; and no actor
     starts again (``restart``) under a parent that has ended."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     alive: dict[str, bool] = {}
     latest: dict[str, dict] = {}  # actor -> its latest spawn or restart record
     found = []
@@ -46,7 +46,7 @@ def check_reverse_order_shutdown(records: Any, *, policies: Mapping[str, Mapping
     """When an actor ends, the children that were alive when its ending began end before
     it (cause ``parent-ended``), last started first."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     alive: dict[str, bool] = {}
     were_alive: dict[str, list[str]] = {}  # parent -> its live children when its ending began
     ended: dict[str, list[dict]] = {}  # parent -> its children's exits since its ending began

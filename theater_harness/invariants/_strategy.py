@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import Actors, records_of
+from ._records import Actors, actors_of, records_of
 from ._responses import Expected, Response, policies_of, responses
 from ._violation import Violation
 
@@ -28,7 +28,7 @@ def check_strategy_conformance(records: Any, *, policies: Mapping[str, Mapping] 
     to start (OTP's ``restart_multiple_children`` stops at it, and its failure comes back
     as a new end)."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     found = []
     for resp in responses(records, actors, policies_of(actors, policies)):
         violation = _check(resp, actors)

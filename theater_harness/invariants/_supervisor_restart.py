@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ._records import INIT, Actors, records_of, wasm_event
+from ._records import INIT, Actors, actors_of, records_of, wasm_event
 from ._responses import SUPERVISOR_RESTARTED
 from ._violation import Violation
 
@@ -38,7 +38,7 @@ def check_supervisor_restart(records: Any, *, policies: Mapping[str, Mapping] | 
     that cause outside such a rebuild. ``policies`` is accepted for a uniform signature:
     which supervisors are declarative comes from the trace."""
     records = records_of(records)
-    actors = Actors(records)
+    actors = actors_of(records)
     declarative = {a.id for a in actors.info.values() if a.supervision is not None}
     spawn_failed: set[str] = set()  # first init failed: never a spec
     initialized: dict[str, bool] = {}  # actor -> its current incarnation's init returned
