@@ -439,6 +439,28 @@ def render(rows: list[tuple[Figure, dict[str, Any]]], markdown: bool) -> list[st
     return lines
 
 
+def repeat_rounds(sizes: Any, warmup: Any, one_round: Callable[[Any], dict[str, float]]) -> list[dict[str, float]]:
+    """An untimed warm-up round (it compiles nothing new and fills every cache), then
+    ``sizes.repeat`` timed ones; ``one_round`` freezes the heap, which is left unfrozen
+    after, as it was (tests run the scripts in-process)."""
+    rounds = []
+    try:
+        one_round(warmup)
+        for n in range(sizes.repeat):
+            rounds.append(one_round(sizes))
+            print(f"  repetition {n + 1}/{sizes.repeat} done", file=sys.stderr, flush=True)
+    finally:
+        gc.unfreeze()
+    return rounds
+
+
+def figures_json(rows: list[tuple[Figure, dict[str, Any]]]) -> dict[str, Any]:
+    """The ``figures`` of a ``--json`` document: each figure's label, unit, target and statistics."""
+    return {fig.key: {"label": fig.label, "unit": fig.unit, "target": fig.target or None,
+                      "meets_target": None if fig.meets is None else fig.meets(st["median"]), **st}
+            for fig, st in rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = options(__doc__, repeat_help="repetitions per figure (default 5; 3 with --quick)").parse_args(argv)
     sizes = with_repeat(QUICK if args.quick else FULL, args.repeat)
@@ -447,14 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = header(sizes, args.quick)
     print("\n".join(lines), flush=True)
     default, fast = BareDefault(), BareFast()
-    rounds = []
-    try:
-        one_round(WARMUP, default, fast)  # compiles nothing new, fills every cache
-        for n in range(sizes.repeat):
-            rounds.append(one_round(sizes, default, fast))
-            print(f"  repetition {n + 1}/{sizes.repeat} done", file=sys.stderr, flush=True)
-    finally:
-        gc.unfreeze()  # one_round froze the heap; leave the process as it was (tests run this in-process)
+    rounds = repeat_rounds(sizes, WARMUP, lambda size: one_round(size, default, fast))
     rows = [(fig, summarize([r[fig.key] for r in rounds])) for fig in FIGURES]
     wall_s = (_clock() - began) / 1e9
 
@@ -475,10 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.json, lines, args.quick, wall_s, repeat=sizes.repeat, sizes=sizes.__dict__,
                    timer_workload={"events": rounds[0]["_timer_events"],
                                    "virtual_ms": rounds[0]["_timer_virtual_ms"]},
-                   figures={fig.key: {"label": fig.label, "unit": fig.unit, "target": fig.target or None,
-                                      "meets_target": None if fig.meets is None else fig.meets(st["median"]),
-                                      **st}
-                            for fig, st in rows})
+                   figures=figures_json(rows))
     return 0
 
 

@@ -452,14 +452,7 @@ def main(argv: list[str] | None = None) -> int:
              for line in core.header(sizes, args.quick)]
     print("\n".join(lines), flush=True)
     benches = Benches()
-    rounds = []
-    try:
-        one_round(WARMUP, benches)  # compiles nothing new, fills every cache
-        for n in range(sizes.repeat):
-            rounds.append(one_round(sizes, benches))
-            print(f"  repetition {n + 1}/{sizes.repeat} done", file=sys.stderr, flush=True)
-    finally:
-        gc.unfreeze()  # one_round froze the heap; leave the process as it was (tests run this in-process)
+    rounds = core.repeat_rounds(sizes, WARMUP, lambda size: one_round(size, benches))
     rows = [(fig, summarize([r[fig.key] for r in rounds])) for fig in FIGURES]
     wall_s = (_clock() - began) / 1e9
 
@@ -482,10 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         write_json(args.json, lines, args.quick, wall_s, repeat=sizes.repeat, sizes=sizes.__dict__,
                    load_average_end=core._loadavg(),
-                   figures={fig.key: {"label": fig.label, "unit": fig.unit, "target": fig.target or None,
-                                      "meets_target": None if fig.meets is None else fig.meets(st["median"]),
-                                      **st}
-                            for fig, st in rows})
+                   figures=core.figures_json(rows))
     return 0
 
 

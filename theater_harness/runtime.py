@@ -25,6 +25,7 @@ from .errors import CallFailed, ComponentError, HarnessError, SpawnError, Unknow
 from .exit import (CAUSE_OUTSIDE, CAUSE_PARENT_ENDED, ERR, HOST_ERROR, KILLED, LIMIT, MEMORY, NORMAL, OUT_OF_FUEL,
                    SHUTDOWN, SKIPPED, SPAWN_ERROR, SYSTEM_LIMIT, TRAP, ExitReason)
 from .host import HOST_FUNCTIONS, ITEMS, REPLAYED_EFFECTS, close_channels_of, undeliverable
+from .host.calls import PendingCall
 from .host.timer import cancel_timers_of
 from .host.message_server import RequestFailed, external_request, external_send
 from .manifest import Manifest, load_manifest, merge_init_state, parse_manifest
@@ -575,7 +576,7 @@ class Runtime:
         if actor.probe is not None and status == RUNNING:
             actor.probe.receive(item)
         elif status != RUNNING and status != STARTING:
-            _undeliverable(self, actor, item)
+            undeliverable(self, actor, item)
         elif actor.busy or actor.mailbox or status != RUNNING:
             actor.mailbox.append(item)  # handled in turn, once the actor is free
         else:
@@ -635,7 +636,7 @@ class Runtime:
         pending = list(actor.mailbox)
         actor.mailbox.clear()
         for item in pending:
-            _undeliverable(self, actor, item)
+            undeliverable(self, actor, item)
         for request in list(actor.outstanding.values()):
             request.fail(self, f"actor {actor.id} ended before answering: {reason}")
         actor.outstanding.clear()
@@ -988,57 +989,6 @@ class HostCallError(Exception):
         if isinstance(cause, MemoryError):  # the OS refused memory in the middle of a host call
             self.exit_kind = SYSTEM_LIMIT
             self.args = (system_limit(f"MemoryError: {cause}".rstrip(": ")),)
-
-
-class PendingCall:
-    """A call from a test on its way (``Runtime.call_later``)."""
-
-    __slots__ = ("actor", "export", "issued_ms", "done", "ok", "result", "error")
-
-    def __init__(self, actor: str, export: str, issued_ms: int):
-        self.actor, self.export, self.issued_ms = actor, export, issued_ms
-        self.done = self.ok = False
-        self.result: Any = None
-        self.error: str | None = None
-
-    def settle(self, ok: bool, value: Any) -> None:
-        if not self.done:
-            self.done, self.ok = True, ok
-            if ok:
-                self.result = value
-            else:
-                self.error = value
-
-    def __repr__(self) -> str:
-        state = ("ok " + repr(self.result)) if self.ok else (f"failed: {self.error}" if self.done else "pending")
-        return f"PendingCall({self.export} of {self.actor}: {state})"
-
-
-def _deliver_call(rt: "Runtime", actor: Actor, item: tuple) -> None:
-    """A test's call reaches the actor's turn."""
-    _, export, args, pending = item
-
-    def then(payload: Any) -> None:
-        if payload is None:
-            pending.settle(False, f"{export.full_name} failed: {actor.exit_reason}")
-        else:
-            pending.settle(True, payload[1][0] if len(payload) > 1 and payload[1] else None)
-
-    rt._call(actor, export, (actor.state, args), then)
-
-
-def _undeliverable(rt: "Runtime", actor: Actor, item: tuple) -> None:
-    """An item for an actor that is no longer running: a test's call fails (the rest as
-    ``host.undeliverable`` says)."""
-    if item[0] == "call":
-        reason = f"actor {actor.id} ({actor.name}) is not running: it is {actor.status}"
-        item[3].settle(False, reason)
-        rt.trace.add(rt.now, "drop", actor.id, {"item": "call", "export": item[1].full_name, "reason": reason})
-    else:
-        undeliverable(rt, actor, item)
-
-
-ITEMS["call"] = _deliver_call
 
 
 def _reply_size(rest: tuple) -> int:

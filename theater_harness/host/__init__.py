@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import message_server, random, runtime, store, supervisor, supervisor_handlers, timer, timing
+from . import calls, message_server, random, runtime, store, supervisor, supervisor_handlers, timer, timing
 from .message_server import close_channels_of
 from .timer import cancel_timers_of
 
@@ -28,13 +28,15 @@ REPLAYED_EFFECTS = frozenset({("timer", "set-interval"), ("timer", "clear-interv
                               ("message-server-host", "register")})
 
 # Mailbox items by kind: each handler makes one export call into the actor.
-ITEMS = {**message_server.ITEMS, **supervisor_handlers.ITEMS, **timer.ITEMS}
+ITEMS = {**message_server.ITEMS, **supervisor_handlers.ITEMS, **timer.ITEMS, **calls.ITEMS}
 
 
 def undeliverable(rt: Any, actor: Any, item: tuple) -> None:
     """An item for an actor that is no longer running: fail or drop it, and record that."""
     if item[0] == "tick":
         timer.undeliverable(rt, actor, item)
+    elif item[0] == "call":
+        calls.undeliverable(rt, actor, item)
     else:
         message_server.undeliverable(rt, actor, item)
 

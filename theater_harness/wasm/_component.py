@@ -299,15 +299,21 @@ def _make_async_callback(imp: HostImport) -> Callable[..., None]:
         except BaseException as exc:
             ctypes.c_void_p.from_address(error_out).value = _host_failed(imp, exc)
             outcome = _Ready(None)
-        key = next(_suspension_ids)
-        caller.parked = (key, outcome, lower, results)
-        _suspended[key] = weakref.ref(caller)
-        cont = continuation.contents
-        cont.callback = _poll_suspension
-        cont.env = key
-        cont.finalizer = _drop_suspension
+        park(caller, outcome, lower, results, continuation.contents)
 
     return callback
+
+
+def park(caller: Any, outcome: Suspension, lower: Callable[[Any, int], None], results: int,
+         cont: _Continuation) -> None:
+    """Park ``caller``'s call in an async host call until ``outcome`` is ready: wasmtime
+    polls the continuation, which lowers the host function's value into ``results``."""
+    key = next(_suspension_ids)
+    caller.parked = (key, outcome, lower, results)
+    _suspended[key] = weakref.ref(caller)
+    cont.callback = _poll_suspension
+    cont.env = key
+    cont.finalizer = _drop_suspension
 
 
 class _Ready(Suspension):

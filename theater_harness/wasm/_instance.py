@@ -32,11 +32,12 @@ of live actors costs a few collections, not one per 1,024 actors).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import wasmtime
 from wasmtime._ffi import wasmtime_component_func_t as _component_func_t
@@ -253,6 +254,31 @@ class IncarnationBase:
 
     __slots__ = ()
 
+    @contextlib.contextmanager
+    def _instantiating(self) -> Iterator[None]:
+        """Around the instantiation: its fuel, the incarnation on the active stack (its
+        start function's host calls), its linear memories charged to its memory account;
+        a failure after a refused growth is a memory-cap failure (``MemoryCapExceeded``).
+
+        Instantiation copies the data segments into linear memory, and wasmtime charges
+        fuel for the copy (one unit per byte: the harness's own memories rule out
+        copy-on-write images). The data cannot be larger than the memory it lands in, so
+        this budget covers any module that fits its cap, plus its start function."""
+        cap = self.memory_cap
+        _set_fuel(self._ctx, self.fuel + (cap if cap is not None else INSTANTIATE_FUEL))
+        account = self.memory
+        ACTIVE.stack.append(self)
+        previous = _memory.enter(account)
+        try:
+            yield
+        except wasmtime.WasmtimeError as exc:
+            if account.denials:
+                raise _memory.MemoryCapExceeded(str(exc), account) from None
+            raise
+        finally:
+            _memory.leave(previous)
+            ACTIVE.stack.pop()
+
     @property
     def suspended(self) -> bool:
         """Whether a call is parked, waiting for a blocking host call to answer."""
@@ -336,20 +362,13 @@ class Incarnation(IncarnationBase):
         # _component's async callback: (key, Suspension, lower, result address)
         self.parked: tuple | None = None
         store = _Store(engine())
-        self.memory = account = _memory.MemoryAccount(memory_cap)  # the cap, enforced by _memory
+        self.memory = _memory.MemoryAccount(memory_cap)  # the cap, enforced by _memory
         self.store = store
         self._ctx = _store_context(store.ptr())
         self._funcs: dict[int, tuple[Any, int]] = {}  # export index_key -> (func, its address)
         self.instance = None
         linker, linker_ptr, component_ptr = component.instantiate_args
-        # Instantiation copies the data segments into linear memory, and wasmtime charges
-        # fuel for the copy (one unit per byte: the harness's own memories rule out
-        # copy-on-write images). The data cannot be larger than the memory it lands in, so
-        # this budget covers any component that fits its cap, plus its start function.
-        _set_fuel(self._ctx, fuel + (memory_cap if memory_cap is not None else INSTANTIATE_FUEL))
-        ACTIVE.stack.append(self)
-        previous = _memory.enter(account)
-        try:
+        with self._instantiating():
             if component.is_async:
                 self.instance = self._instantiate_async(linker_ptr, component_ptr)
             else:  # wasmtime-py's Linker.instantiate, by address
@@ -358,13 +377,6 @@ class Incarnation(IncarnationBase):
                 if err:
                     raise wasmtime.WasmtimeError(_take_error(err))
                 self.instance = Instance._from_raw(raw)
-        except wasmtime.WasmtimeError as exc:
-            if account.denials:
-                raise _memory.MemoryCapExceeded(str(exc), account) from None
-            raise
-        finally:
-            _memory.leave(previous)
-            ACTIVE.stack.pop()
 
     def _instantiate_async(self, linker_ptr: int, component_ptr: int) -> Instance:
         raw = _component_instance_t()

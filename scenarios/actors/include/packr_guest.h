@@ -200,41 +200,12 @@ PG_FN int64_t pg_add_wrapping(int64_t a, int64_t b) { return (int64_t)((uint64_t
 
 /* ---- UTF-8 --------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s[0..n) (n >= 1), or 0 if it
- * is ill-formed, with *bad = the length of its maximal ill-formed subpart
- * (Unicode 3.9: the same rule as Python's bytes.decode("utf-8", "replace")). */
-PG_FN uint32_t pg__utf8_seq(const uint8_t *s, uint32_t n, uint32_t *bad) {
-    uint8_t c = s[0], lo = 0x80, hi = 0xBF;
-    uint32_t need;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0; /* no overlong forms */
-        if (c == 0xED) hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90; /* no overlong forms */
-        if (c == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    for (uint32_t k = 1; k <= need; k++) {
-        if (k >= n || s[k] < lo || s[k] > hi) {
-            *bad = k;
-            return 0;
-        }
-        lo = 0x80, hi = 0xBF;
-    }
-    return need + 1;
-}
+#include "guest_utf8.h"  /* guest_utf8_seq */
 
 PG_FN bool pg_utf8_valid(const uint8_t *s, uint32_t n) {
     uint32_t bad;
     for (uint32_t i = 0, k; i < n; i += k)
-        if ((k = pg__utf8_seq(s + i, n - i, &bad)) == 0) return false;
+        if ((k = guest_utf8_seq(s + i, n - i, &bad)) == 0) return false;
     return true;
 }
 
@@ -554,7 +525,7 @@ PG_FN void pg_sb_i64(pg_sb *b, int64_t v) {
 PG_FN void pg_sb_lossy(pg_sb *b, pg_str s) {
     uint32_t i = 0, bad;
     while (i < s.len) {
-        uint32_t k = pg__utf8_seq(s.ptr + i, s.len - i, &bad);
+        uint32_t k = guest_utf8_seq(s.ptr + i, s.len - i, &bad);
         if (k) {
             pg_sb_put(b, s.ptr + i, k);
             i += k;

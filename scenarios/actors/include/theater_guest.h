@@ -360,42 +360,12 @@ TG_FN bool tg_parse_i64(tg_bytes s, int64_t *out) {
 /* UTF-8                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at the start of s[0..n) (n >= 1),
- * or 0 if it is ill-formed, with *bad = the length of its maximal ill-formed
- * subpart (Unicode 3.9, "U+FFFD substitution of maximal subparts": the same
- * rule as Python's bytes.decode("utf-8", "replace")). */
-TG_FN uint32_t tg__utf8_seq(const uint8_t *s, uint32_t n, uint32_t *bad) {
-    uint8_t c = s[0], lo = 0x80, hi = 0xBF;
-    uint32_t need;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0; /* no overlong forms */
-        if (c == 0xED) hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90; /* no overlong forms */
-        if (c == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    for (uint32_t k = 1; k <= need; k++) {
-        if (k >= n || s[k] < lo || s[k] > hi) {
-            *bad = k;
-            return 0;
-        }
-        lo = 0x80, hi = 0xBF;
-    }
-    return need + 1;
-}
+#include "guest_utf8.h"  /* guest_utf8_seq */
 
 TG_FN bool tg_utf8_valid(tg_bytes s) {
     uint32_t bad;
     for (uint32_t i = 0, k; i < s.len; i += k)
-        if ((k = tg__utf8_seq(s.ptr + i, s.len - i, &bad)) == 0) return false;
+        if ((k = guest_utf8_seq(s.ptr + i, s.len - i, &bad)) == 0) return false;
     return true;
 }
 
@@ -407,7 +377,7 @@ TG_FN tg_bytes tg_utf8_lossy(tg_bytes s) {
     tg_buf b = tg_buf_new(s.len + 8);
     uint32_t bad;
     for (uint32_t i = 0, k; i < s.len; i += k) {
-        k = tg__utf8_seq(s.ptr + i, s.len - i, &bad);
+        k = guest_utf8_seq(s.ptr + i, s.len - i, &bad);
         if (k) {
             tg_buf_put(&b, s.ptr + i, k);
         } else {

@@ -25,12 +25,12 @@ import wasmtime
 
 from .. import _engine, _memory
 from .._component import ACTIVE
-from .._instance import (INSTANTIATE_FUEL, OUT_OF_FUEL, SUSPENDED, TRAP, Failure, IncarnationBase, _set_fuel, _Store,
+from .._instance import (OUT_OF_FUEL, SUSPENDED, TRAP, Failure, IncarnationBase, _set_fuel, _Store,
                          _take_error, classify_failure, complete_at_once)
 from . import _abi, cgrf
 from .module import FIXED_BASE, PackrExport, PackrImport, PackrModule
-from .theater import call_input, new_state, unwrap
-from .value import to_value
+from .theater import call_input, unwrap
+from .value import TypedState, to_value
 
 _vp = ctypes.c_void_p
 _string_at = ctypes.string_at
@@ -78,7 +78,7 @@ class PackrIncarnation(IncarnationBase):
         self.poisoned = False
         self._pending: _Pending | None = None
         self.parked: tuple | None = None
-        self.memory = account = _memory.MemoryAccount(memory_cap)
+        self.memory = _memory.MemoryAccount(memory_cap)
         self.store = store = _Store(_engine.engine())
         self._ctx = ctypes.cast(store._context(), _vp).value
         self._funcs: dict[str, Any] = {}
@@ -87,18 +87,8 @@ class PackrIncarnation(IncarnationBase):
         self._scratch_buf = (0, 0)  # (pointer, capacity) of the answers to host imports
         self._inbuf = (0, 0)  # (pointer, capacity) of the calls' inputs
         self.instance = None
-        _set_fuel(self._ctx, fuel + (memory_cap if memory_cap is not None else INSTANTIATE_FUEL))
-        ACTIVE.stack.append(self)
-        previous = _memory.enter(account)
-        try:
+        with self._instantiating():
             self._instantiate(module, store)
-        except wasmtime.WasmtimeError as exc:
-            if account.denials:
-                raise _memory.MemoryCapExceeded(str(exc), account) from None
-            raise
-        finally:
-            _memory.leave(previous)
-            ACTIVE.stack.pop()
 
     # --- instantiation ---------------------------------------------------------------
 
@@ -263,7 +253,7 @@ class PackrIncarnation(IncarnationBase):
         Theater actors (``double``, ``process``, ...). Raises ``PackrCallError``."""
         if self._func(name, required=False) is None:
             raise PackrCallError(f"the module does not export {name!r}")
-        outcome = self._invoke(PackrExport(name, name, None, None, -1, raw=True), cgrf.encode(to_value(value)))
+        outcome = self._invoke(PackrExport(name, None, None, raw=True), cgrf.encode(to_value(value)))
         if outcome is SUSPENDED:
             self.cancel()
             raise PackrCallError(f"{name} waits in a blocking host call, which call_raw cannot answer")
@@ -355,6 +345,7 @@ class PackrIncarnation(IncarnationBase):
                 return True, (False, result)
             state, ret = result
             rest = export.lift_return(ret) if export.lift_return is not None else (ret,)
-            return True, (True, (new_state(state), rest) if rest else (new_state(state),))
+            state = TypedState.of(state)
+            return True, (True, (state, rest) if rest else (state,))
         except (ValueError, TypeError) as exc:
             return True, (False, f"{export.full_name} returned a malformed result: {exc}")

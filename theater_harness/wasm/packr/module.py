@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -29,11 +28,11 @@ import wasmtime
 
 from ...errors import ComponentError
 from .. import _engine
-from .._component import ACTIVE, _drop_suspension, _poll_suspension, _Ready, _suspended, _suspension_ids, Suspension
+from .._component import ACTIVE, Suspension, _Continuation, _Ready, park
 from . import _abi, cgrf
 from .interfaces import INTERFACES
 from .theater import THEATER_EXPORTS, theater_params, to_packr, unpack_args
-from .types import FunctionSig, PackageMetadata, TypeDesc, decode_metadata, hash_interface
+from .types import PackageMetadata, TypeDesc, decode_metadata, hash_interface
 from .value import to_value
 
 PACKAGE = "theater:simple"
@@ -57,24 +56,19 @@ _ENV_EXPORTS = ("__pack_alloc", "__pack_free", "__pack_types")
 @dataclass(eq=False)
 class PackrExport:
     """One export the host may call. ``key`` is its Theater (interface, function) for the
-    exports Theater calls, else None; ``params`` the declared types of the params after
-    the state (from the module's metadata) when known."""
+    exports Theater calls, else None; ``params`` the types its metadata declares for its
+    params (the state first, as Theater's actors declare it), when known."""
 
     name: str  # the core export name, e.g. "theater:simple/actor.init" or "counter.add"
-    full_name: str  # as the chain names it (the same)
     key: tuple[str, str] | None
     params: tuple[TypeDesc, ...] | None
-    index_key: int
     lift_return: Callable[[Any], tuple] | None = None  # Theater exports: the return in the host protocol
     raw: bool = False  # called as packr's own host calls (no state threading)
 
     @property
-    def interface(self) -> str:
-        return self.name.rpartition(".")[0]
-
-    @property
-    def function(self) -> str:
-        return self.name.rpartition(".")[2]
+    def full_name(self) -> str:
+        """As the chain names it: the export's name."""
+        return self.name
 
     def encode_params(self, params: tuple) -> tuple:
         """The params after the state as packr values: a Theater export's by Theater's
@@ -264,24 +258,9 @@ def _make_async_callback(imp: PackrImport) -> Callable[..., None]:
                 ACTIVE.pending_exception = exc
                 _set_status(results_addr, -1)
 
-        key = next(_suspension_ids)
-        inc.parked = (key, outcome, lower, results)
-        _suspended[key] = _weak(inc)
-        cont = ctypes.cast(continuation, ctypes.POINTER(_Continuation)).contents
-        cont.callback = _poll_suspension
-        cont.env = key
-        cont.finalizer = _drop_suspension
+        park(inc, outcome, lower, results, ctypes.cast(continuation, ctypes.POINTER(_Continuation)).contents)
 
     return callback
-
-
-def _weak(inc: Any) -> Any:
-    return weakref.ref(inc)
-
-
-class _Continuation(ctypes.Structure):  # wasmtime_async_continuation_t
-    _fields_ = [("callback", ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p)), ("env", ctypes.c_void_p),
-                ("finalizer", ctypes.CFUNCTYPE(None, ctypes.c_void_p))]
 
 
 def _read_args(args: int) -> tuple[int, int, int, int]:
@@ -407,25 +386,20 @@ def inspect(wasm: bytes, source: str, *, use_cache: bool = True) -> PackrModule:
         host_imports[short] = funcs
     exports: dict[tuple[str, str], PackrExport] = {}
     callables: dict[str, PackrExport] = {}
-    sigs = {_export_name(sig): sig for sig in metadata.exports}
+    sigs = {sig.qualified_name: sig for sig in metadata.exports}
     for name, ty in exported.items():  # functions of the packr convention; others are not the host's to call
         if name.startswith("__") or not isinstance(ty, wasmtime.FuncType) or _signature(ty) != _FOUR_I32:
             continue
         sig = sigs.get(name)
         params = tuple(t for _, t in sig.params) if sig is not None else None
-        callables[name] = PackrExport(name, name, None, params, len(callables) + len(exports))
+        callables[name] = PackrExport(name, None, params)
         iface, _, fn = name.rpartition(".")
         key = (short_interface(iface), fn)
         if iface.startswith(PACKAGE + "/") and key in THEATER_EXPORTS:
-            exports[key] = PackrExport(name, name, key, None, len(callables) + len(exports),
-                                       THEATER_EXPORTS[key][1])
+            exports[key] = PackrExport(name, key, None, THEATER_EXPORTS[key][1])
     return PackrModule(source=source, sha256=digest, module=module, shape=shape, metadata=metadata,
                        exports=exports, callables=callables, imports=imports, host_imports=host_imports,
                        memory_import=memory_import, cache_hit=hit, has_ctors="__wasm_call_ctors" in exported)
-
-
-def _export_name(sig: FunctionSig) -> str:
-    return f"{sig.interface}.{sig.name}" if sig.interface else sig.name
 
 
 def _check_hash(full: str, funcs: dict[str, PackrImport], metadata: PackageMetadata, source: str) -> None:

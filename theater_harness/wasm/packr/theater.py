@@ -23,16 +23,16 @@ from typing import Any, Callable
 
 from . import cgrf
 from .interfaces import EXPORTS
-from .types import ListT, OptionT, Prim, RecordT, ResultT, TupleT, TypeDesc, ValueT, VariantT
+from .types import PRIM, PRIMITIVES, ListT, OptionT, Prim, RecordT, ResultT, TupleT, TypeDesc, ValueT, VariantT
 from .types import type_tag as _type_tag
-from .value import (Array, Bool, Bytes, Char, F32, F64, Flags, List, Option, Record, Result, S8, S16, S32, S64,
-                    String, Tuple, TypedState, U8, U16, U32, U64, Value, Variant, render, to_value)
+from .value import FIXED_WIDTH as FIXED_WIDTH_TAGS
+from .value import (SCALAR_CLASSES, Array, Bool, Bytes, List, Option, Record, Result, String, Tuple, TypedState,
+                    Value, Variant, render, to_value)
 
-PRIM_CLASS: dict[str, type] = {
-    "bool": Bool, "u8": U8, "u16": U16, "u32": U32, "u64": U64, "s8": S8, "s16": S16, "s32": S32, "s64": S64,
-    "f32": F32, "f64": F64, "char": Char, "string": String, "flags": Flags,
-}
-FIXED_WIDTH = frozenset(PRIM_CLASS) - {"string"}
+# A primitive's value class by its name in a declared type, and the fixed-width ones (whose
+# lists are Arrays), from the value model's tables by tag.
+PRIM_CLASS: dict[str, type] = {name: SCALAR_CLASSES[_type_tag(PRIM[name])[0]] for name in PRIMITIVES}
+FIXED_WIDTH = frozenset(name for name in PRIMITIVES if _type_tag(PRIM[name])[0] in FIXED_WIDTH_TAGS)
 UNIT = Tuple(())
 BYTES_TAG = b"\x07\x0c"  # list<u8>
 
@@ -255,7 +255,3 @@ def theater_params(key: tuple[str, str], params: tuple) -> tuple[Value, ...]:
 def call_input(state: Any, params: tuple[Value, ...]) -> bytes:
     """The CGRF input of an export call: ``tuple[state, p1, ...]``, the state spliced in."""
     return cgrf.encode_call(state_bytes(state), params)
-
-
-def new_state(value: Value) -> TypedState:
-    return TypedState.of(value)

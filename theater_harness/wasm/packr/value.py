@@ -357,13 +357,39 @@ SCALAR_CLASSES: dict[int, type] = {
 """Primitive tag byte -> its value class."""
 
 
-class Array(Value, tuple):
+class _Listlike(Value, tuple):
+    """What ``Array`` and ``List`` share: a tuple of items with an element type-tag
+    (``_elem``, in the instance dict: a tuple subclass cannot have slots)."""
+
+    _elem: bytes
+
+    @property
+    def elem_tag(self) -> bytes:
+        """The element type-tag."""
+        return self._elem
+
+    def type_tag(self) -> bytes:
+        return b"\x07" + self._elem
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._elem == other._elem and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self._elem, tuple.__hash__(self)))
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self._elem, tuple(self))
+
+
+class Array(_Listlike):
     """``list<T>`` for a fixed-width primitive ``T`` other than u8 (that is ``Bytes``):
     ``Array(elem_tag, items)``, the items coerced to ``T``'s class.
     ``Array(b"\\x0c", items)`` returns ``Bytes``."""
 
     kind = K_ARRAY
-    _elem: bytes  # in the instance dict: a tuple subclass cannot have slots
 
     def __new__(cls, elem_tag: bytes, items: Iterable[Any] = ()) -> Any:
         elem_tag = _checked_tag(elem_tag, "Array elem_tag")
@@ -375,34 +401,14 @@ class Array(Value, tuple):
         scalar = SCALAR_CLASSES[elem_tag[0]]
         return _array(elem_tag, tuple(x if type(x) is scalar else scalar(x) for x in items))
 
-    @property
-    def elem_tag(self) -> bytes:
-        """The element type-tag (one byte)."""
-        return self._elem
-
-    def type_tag(self) -> bytes:
-        return b"\x07" + self._elem
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Array and self._elem == other._elem and tuple.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash((K_ARRAY, self._elem, tuple.__hash__(self)))
-
-    def __reduce__(self) -> tuple:
-        return Array, (self._elem, tuple(self))
 
 
-class List(Value, tuple):
+class List(_Listlike):
     """``list<T>`` of compound elements: ``List(elem_tag, items)``. Items may be of mixed
     kinds (the tag is a label); a fixed-width primitive ``elem_tag`` is refused (use
     ``Array``)."""
 
     kind = K_LIST
-    _elem: bytes  # in the instance dict: a tuple subclass cannot have slots
 
     def __new__(cls, elem_tag: bytes, items: Iterable[Any] = ()) -> List:
         elem_tag = _checked_tag(elem_tag, "List elem_tag")
@@ -411,25 +417,6 @@ class List(Value, tuple):
                              f"such lists are Arrays (use Array, or Bytes for u8)")
         return _list(elem_tag, tuple(map(to_value, items)))
 
-    @property
-    def elem_tag(self) -> bytes:
-        """The element type-tag."""
-        return self._elem
-
-    def type_tag(self) -> bytes:
-        return b"\x07" + self._elem
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is List and self._elem == other._elem and tuple.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash((K_LIST, self._elem, tuple.__hash__(self)))
-
-    def __reduce__(self) -> tuple:
-        return List, (self._elem, tuple(self))
 
 
 class Tuple(Value, tuple):
