@@ -7,9 +7,13 @@ each, all after the warm-up) run to the end and are checked against every invari
 Straight: every schedule runs the warm-up again from time 0. Forked: the warm-up runs once,
 a checkpoint is taken, and each schedule runs in a fork (``theater_harness.fork``). Both
 give each schedule's verdict (its violations) and its trace's hash: they must be equal.
+Every invariant is checked two ways in the forks: over the whole trace in each fork (as
+before the checks went in step), and in step, the warm-up checked once before the
+checkpoint and each fork reading only the records it adds (``check_all(runtime)``);
+their speed-ups are measured side by side in the same run.
 Prints one table; this script reads the wall clock, the runtime never does.
 
-    PYTHONPATH=. python benchmarks/bench_fork.py              # ~1 min on an idle 2-core machine
+    PYTHONPATH=. python benchmarks/bench_fork.py              # ~6 min on an idle 2-core machine (3 repetitions)
     PYTHONPATH=. python benchmarks/bench_fork.py --quick      # a smoke run, a few seconds
 """
 
@@ -58,8 +62,9 @@ class Sizes:
     repeat: int
 
 
-FULL = Sizes(warmup_msgs=10_000, schedules=200, warmup_ms=5_000, horizon_ms=1_000, repeat=1)
+FULL = Sizes(warmup_msgs=10_000, schedules=200, warmup_ms=5_000, horizon_ms=1_000, repeat=3)
 QUICK = Sizes(warmup_msgs=500, schedules=8, warmup_ms=500, horizon_ms=500, repeat=1)
+END_STATE, WHOLE, IN_STEP = "end state", "whole trace", "in step"  # what a verdict reads
 
 
 def schedules(sizes: Sizes, seed: int = 1) -> list[FaultSchedule]:
@@ -85,32 +90,38 @@ def warmed(sizes: Sizes) -> Runtime:
     return rt
 
 
-def verdict(rt: Runtime, schedule: FaultSchedule, sizes: Sizes, invariants: bool) -> tuple[str, tuple[str, ...]]:
+def verdict(rt: Runtime, schedule: FaultSchedule, sizes: Sizes, check: str) -> tuple[str, tuple[str, ...]]:
     """The schedule's outcome: the hash of the trace from the fork point on, and either
-    every invariant's violations over the whole trace or the end state of every actor."""
+    the end state of every actor or every invariant's violations over the whole trace:
+    read whole (its records as a list) or in step (the runtime: only the records its
+    checker has not read yet)."""
     start = len(rt.trace)
     rt.inject(schedule)
     rt.run(until=sizes.warmup_ms + sizes.horizon_ms + 500)
-    suffix = hashlib.sha256(json.dumps(rt.trace.dicts()[start:], sort_keys=True).encode()).hexdigest()
-    if invariants:
-        return suffix, tuple(sorted(f"{v.invariant}: {v.message}" for v in check_all(rt)))
-    return suffix, tuple(f"{a.name} {a.status} {a.incarnation}" for a in rt.actors)
+    suffix = hashlib.sha256(json.dumps(rt.trace.dicts(start), sort_keys=True).encode()).hexdigest()
+    if check == END_STATE:
+        return suffix, tuple(f"{a.name} {a.status} {a.incarnation}" for a in rt.actors)
+    found = check_all(rt if check == IN_STEP else rt.trace.dicts())
+    return suffix, tuple(sorted(f"{v.invariant}: {v.message}" for v in found))
 
 
-def straight(sizes: Sizes, cases: list[FaultSchedule], invariants: bool) -> tuple[float, list]:
+def straight(sizes: Sizes, cases: list[FaultSchedule], check: str) -> tuple[float, list]:
     started = time.perf_counter()
     out = []
     for schedule in cases:
         rt = warmed(sizes)
-        out.append(verdict(rt, schedule, sizes, invariants))
+        out.append(verdict(rt, schedule, sizes, check))
         rt.close()
     return time.perf_counter() - started, out
 
 
-def forked(sizes: Sizes, cases: list[FaultSchedule], invariants: bool) -> tuple[float, list]:
+def forked(sizes: Sizes, cases: list[FaultSchedule], check: str) -> tuple[float, list]:
     started = time.perf_counter()
-    checkpoint = Checkpoint(warmed(sizes))
-    out = [checkpoint.run(lambda rt, s=schedule: verdict(rt, s, sizes, invariants)) for schedule in cases]
+    rt = warmed(sizes)
+    if check == IN_STEP:
+        check_all(rt)  # the warm-up, checked once: each fork goes on from this check
+    checkpoint = Checkpoint(rt)
+    out = [checkpoint.run(lambda rt, s=schedule: verdict(rt, s, sizes, check)) for schedule in cases]
     return time.perf_counter() - started, out
 
 
@@ -130,26 +141,40 @@ def main(argv: list[str] | None = None) -> int:
     agree = True
     failing = 0
     for _ in range(sizes.repeat):
-        for invariants in (False, True):
-            what = "invariants" if invariants else "end state"
-            s_time, s_out = straight(sizes, cases, invariants)
-            f_time, f_out = forked(sizes, cases, invariants)
+        for check in (END_STATE, WHOLE):
+            s_time, s_out = straight(sizes, cases, check)
+            f_time, f_out = forked(sizes, cases, check)
             agree = agree and s_out == f_out
-            times.setdefault(f"straight, {what}", []).append(len(cases) / s_time)
-            times.setdefault(f"forked, {what}", []).append(len(cases) / f_time)
-            times.setdefault(f"ratio, {what}", []).append(s_time / f_time)
-            if invariants:
+            times.setdefault(f"straight, {check}", []).append(len(cases) / s_time)
+            times.setdefault(f"forked, {check}", []).append(len(cases) / f_time)
+            times.setdefault(f"ratio, {check}", []).append(s_time / f_time)
+            if check == WHOLE:
                 failing = sum(1 for _, v in s_out if v)
-    rows = []
-    for what, label in (("end state", "each run's end state"),
-                        ("invariants", "every invariant over the whole trace")):
-        rows += [
-            (Figure("s", f"straight, {label}: schedules/s (warm-up of {sizes.warmup_msgs:,} messages each time)",
-                    "/s"), summarize(times[f"straight, {what}"])),
-            (Figure("f", f"forked, {label}: schedules/s (warm-up once, a fork each)", "/s"),
-             summarize(times[f"forked, {what}"])),
-            (Figure("r", f"speed-up, {label}", "x", ">= 10x", lambda v: v >= 10), summarize(times[f"ratio, {what}"])),
-        ]
+                i_time, i_out = forked(sizes, cases, IN_STEP)
+                agree = agree and i_out == s_out
+                times.setdefault(f"forked, {IN_STEP}", []).append(len(cases) / i_time)
+                times.setdefault(f"ratio, {IN_STEP}", []).append(s_time / i_time)
+                times.setdefault("ratio, in step / whole", []).append(f_time / i_time)
+    warm = f"warm-up of {sizes.warmup_msgs:,} messages each time"
+    rows = [
+        (Figure("s", f"straight, each run's end state: schedules/s ({warm})", "/s"),
+         summarize(times[f"straight, {END_STATE}"])),
+        (Figure("f", "forked, each run's end state: schedules/s (warm-up once, a fork each)", "/s"),
+         summarize(times[f"forked, {END_STATE}"])),
+        (Figure("r", "speed-up, each run's end state", "x", ">= 10x", lambda v: v >= 10),
+         summarize(times[f"ratio, {END_STATE}"])),
+        (Figure("s", f"straight, every invariant over the whole trace: schedules/s ({warm})", "/s"),
+         summarize(times[f"straight, {WHOLE}"])),
+        (Figure("f", "forked, every invariant, each fork re-reading the whole trace (before): schedules/s", "/s"),
+         summarize(times[f"forked, {WHOLE}"])),
+        (Figure("f", "forked, every invariant checked in step, the warm-up once: schedules/s", "/s"),
+         summarize(times[f"forked, {IN_STEP}"])),
+        (Figure("r", "speed-up, every invariant, re-reading the whole trace (before)", "x"),
+         summarize(times[f"ratio, {WHOLE}"])),
+        (Figure("r", "speed-up, every invariant, checked in step", "x", ">= 10x", lambda v: v >= 10),
+         summarize(times[f"ratio, {IN_STEP}"])),
+        (Figure("r", "forked: in step / re-reading the whole trace", "x"), summarize(times["ratio, in step / whole"])),
+    ]
     print(f"theater-harness checkpoint/fork benchmark{' (--quick)' if args.quick else ''}: a 10-actor tree "
           f"(both ABIs), {len(cases)} schedules of 1-8 faults after the warm-up; load average {load}")
     print("\n".join(render(rows, args.markdown)))

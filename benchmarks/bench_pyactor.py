@@ -13,7 +13,7 @@ paired under the same machine load). Without componentize-py it prints why and e
     PYTHONPATH=. python benchmarks/bench_pyactor.py              # full run, ~10 s (first build + compile: +30-60 s)
     PYTHONPATH=. python benchmarks/bench_pyactor.py --quick      # smoke run, ~5 s once built and compiled
     PYTHONPATH=. python benchmarks/bench_pyactor.py --repeat 7 --markdown --json py.json
-    PYTHONPATH=. python benchmarks/bench_pyactor.py --cow-baseline   # also plain wasmtime-py with CoW memory images
+    PYTHONPATH=. python benchmarks/bench_pyactor.py --cow-baseline   # also plain wasmtime-py with wasmtime's CoW memory images
     PYTHONPATH=. python benchmarks/bench_pyactor.py --build-only # just build (or find) the component
 """
 
@@ -57,13 +57,12 @@ WORLD = "counter"  # scenarios/actors/wit/worlds.wit: the C counter's world
 C_COUNTER = core.COUNTER
 SMALL = core.SMALL
 
-# The Python actor runs on the runtime's default per-call fuel. Instantiation copies the
-# component's ~11 MB of data segments (the harness's engine has no copy-on-write memory
-# images: its host memory creator enforces the memory cap) and wasmtime charges the copy
-# as fuel, one unit per byte; the harness grants instantiation the memory cap on top of
-# the call budget, so that copy never eats into it.
+# The Python actor runs on the runtime's default per-call fuel. Its ~11 MB of data segments
+# are not copied at instantiation (which wasmtime would charge as fuel, one unit per byte)
+# but mapped from the harness's copy-on-write memory image (theater_harness/wasm/_image.py).
 PY_FUEL = DEFAULT_FUEL
 
+INIT_STATE = b'{"count":0}'  # pycounter.toml's init_state, which Runtime.spawn gives init
 _CPY_SHIM = "import sys; from componentize_py import script; sys.argv[0] = 'componentize-py'; sys.exit(script())"
 
 
@@ -221,8 +220,9 @@ def spawn_live(manifest: Path, n: int, fuel: int | None) -> tuple[float, float]:
 
 class CowBaseline:
     """Plain wasmtime-py on an engine like the harness's but with wasmtime's own memories and
-    copy-on-write memory images (its default): what the harness's memory creator, which
-    needs them off, costs a componentize-py actor. Compiled once into ``.build/``."""
+    copy-on-write memory images (its default), which the harness's memory creator rules
+    out (it maps images of its own): the reference for the harness's restarts and memory
+    per actor. Compiled once into ``.build/``."""
 
     def __init__(self, wasm: Path) -> None:
         import wasmtime
@@ -257,8 +257,8 @@ class CowBaseline:
                     runtime.add_func(name, core._no_host_calls)
 
     def spawn_live(self, n: int) -> tuple[float, float]:
-        """New Store + instance + ``init`` (wasmtime-py's own call path), ``n`` kept alive;
-        returns (ns each, RSS bytes per live instance)."""
+        """New Store + instance + ``init`` of pycounter.toml's initial state (wasmtime-py's
+        own call path), ``n`` kept alive; returns (ns each, RSS bytes per live instance)."""
         live = []
         gc.collect()
         before = core.rss_bytes()
@@ -268,7 +268,7 @@ class CowBaseline:
             store.set_fuel(PY_FUEL)
             instance = self.linker.instantiate(store, self.component)
             actor = instance.get_export_index(store, "theater:simple/actor")
-            state = instance.get_func(store, instance.get_export_index(store, "init", actor))(store, None)
+            state = instance.get_func(store, instance.get_export_index(store, "init", actor))(store, INIT_STATE)
             live.append((store, instance))
         elapsed = _clock() - start
         gc.collect()
@@ -316,6 +316,8 @@ FIGURES = [
 COW_FIGURES = [
     Figure("cow_spawns_per_s", "pycounter, plain wasmtime-py + CoW images: instantiate + init /s", "/s"),
     Figure("cow_rss_per_actor", "pycounter, plain wasmtime-py + CoW images: memory per instance", "B"),
+    Figure("py_restarts_over_cow", "pycounter restarts/s: ratio harness / plain wasmtime-py + CoW", "x"),
+    Figure("py_rss_over_cow", "pycounter memory per live actor: ratio harness / plain + CoW", "x"),
 ]
 
 
@@ -338,6 +340,8 @@ def one_round(sizes: Sizes, py: PyFast, c: core.BareFast, cow: CowBaseline | Non
     if cow is not None:
         ns, s["cow_rss_per_actor"] = cow.spawn_live(sizes.py_spawns)
         s["cow_spawns_per_s"] = 1e9 / ns
+        s["py_restarts_over_cow"] = s["py_restarts_per_s"] / s["cow_spawns_per_s"]
+        s["py_rss_over_cow"] = s["py_rss_per_actor"] / s["cow_rss_per_actor"]
     return s
 
 
@@ -398,10 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     load_s = time.perf_counter() - start
     loaded = (f"{load_s * 1e3:.1f} ms from the harness's compiled-component cache" if component.cache_hit
               else f"compiled in {load_s:.1f} s, now in the harness's compiled-component cache")
+    image = component.image
+    imaged = (f"{image.data / 2**20:.1f} MiB of data segments in a copy-on-write memory image" if image is not None
+              else "no memory image: its data segments are copied at each instantiation")
 
     lines = [line.replace("core benchmarks", "Python-actor benchmarks", 1) for line in core.header(sizes, args.quick)]
     lines.insert(1, f"actor    {build.path.relative_to(ROOT)} ({build.size / 2**20:.1f} MiB, {build.tool}; "
-                    f"{built.split(',')[0]}; {loaded})")
+                    f"{built.split(',')[0]}; {loaded}; {imaged})")
     print("\n".join(lines), flush=True)
     fuel = instantiation_fuel(component)
     checks, finding = check_equivalence(MANIFEST)
@@ -422,8 +429,8 @@ def main(argv: list[str] | None = None) -> int:
 
     notes = [
         finding,
-        f"fuel (pycounter, one incarnation): instantiation {fuel['instantiate']:,} (data segments copied, "
-        f"1 per byte), init {fuel['init']:,}, handle-send {fuel['handle-send']:,}; linear memory "
+        f"fuel (pycounter, one incarnation): instantiation {fuel['instantiate']:,} (copied data segments "
+        f"cost 1 per byte), init {fuel['init']:,}, handle-send {fuel['handle-send']:,}; linear memory "
         f"{fuel['linear_memory'] / 2**20:.1f} MiB; pycounter spawned with fuel={PY_FUEL:,} per call",
         f"workloads: pycounter 'inc' x{sizes.py_fast_calls} (fast), x{sizes.py_harness_msgs} (harness), "
         f"{sizes.py_restarts} restarts, {sizes.py_spawns} live spawns; C counter 'inc' x{sizes.c_harness_msgs} "
@@ -434,7 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     if cow is not None:
         compiled = f"compiled in {cow.compiled_s:.1f} s" if cow.compiled_s else "compiled artifact from .build/"
         notes.insert(-1, "copy-on-write baseline: plain wasmtime-py Store + instance + init (its own call path), "
-                         f"engine as the harness's but wasmtime's own memories with CoW images; {compiled}")
+                         f"engine as the harness's but wasmtime's own memories with CoW images; {compiled}; "
+                         "ratios over it: per repetition, harness restarts (+ 1 send) over its instantiate + init")
     print()
     print("\n".join(render(rows, args.markdown)))
     print()
@@ -444,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
             args.json, lines, args.quick, wall_s, repeat=sizes.repeat, sizes=sizes.__dict__,
             component={"path": str(build.path.relative_to(ROOT)), "bytes": build.size, "tool": build.tool,
                        "built_s": round(build.seconds, 3) if build.built else None,
-                       "harness_load_s": round(load_s, 3), "harness_cache_hit": component.cache_hit},
+                       "harness_load_s": round(load_s, 3), "harness_cache_hit": component.cache_hit,
+                       "image_data_bytes": image.data if image is not None else None},
             fuel=fuel, py_fuel_per_call=PY_FUEL, checks=checks, notes=notes,
             figures={fig.key: {"label": fig.label, "unit": fig.unit, **st} for fig, st in rows})
     return 0

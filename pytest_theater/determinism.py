@@ -22,6 +22,9 @@ carries ``--theater-check-determinism``, which pins the same seed again.
 
 Scenario items (``collect.py``) run their scenario twice themselves. Runtimes made by
 fixtures of a wider scope than the function are shared by both runs and not compared.
+Nothing forks (``theater_harness.fork.straight``): what a test would run in a fork of a
+checkpoint (``TreeSpec.check(fork_at_ms=...)``, a forking state machine) runs here,
+straight, and is compared.
 """
 
 from __future__ import annotations
@@ -163,8 +166,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     check = item.stash[_CHECK] = _Check()
     properties = list(item.user_properties)
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    from theater_harness.fork import straight
+
     try:
-        with _pinned_hypothesis(item, runs.seed):
+        with _pinned_hypothesis(item, runs.seed), straight("--theater-check-determinism compares runs made here"):
             reports = [call_and_report(item, "setup", log=False)]
             if reports[0].passed:
                 reports.append(call_and_report(item, "call", log=False))

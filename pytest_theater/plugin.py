@@ -1,7 +1,7 @@
 """The pytest plugin of theater-harness (registered through the ``pytest11`` entry point).
 
 Fixtures: ``theater`` (a fresh, seeded runtime per test), ``sim_clock``, ``spawn_tree``,
-``probe``, ``fault_schedule``. Marker: ``@pytest.mark.theater(seed=..., fuel=...,
+``probe``, ``fault_schedule``, ``world`` (``world.py``). Marker: ``@pytest.mark.theater(seed=..., fuel=...,
 memory=..., ...)``. Options, each with an ini twin: ``--theater-seed`` (an integer, or
 ``last``: the previous run's seed from the pytest cache), ``--theater-trace-dir``,
 ``--theater-check-determinism`` (``determinism.py``), ``--theater-examples``,
@@ -279,6 +279,15 @@ class FaultScheduleFixture:
 def fault_schedule(theater: Any) -> FaultScheduleFixture:
     """Inject faults into ``theater``."""
     return FaultScheduleFixture(theater)
+
+
+@pytest.fixture
+def world(theater: Any) -> Any:
+    """The outside world of ``theater`` (files, environment, HTTP routes, stores), live:
+    a change applies to the world calls made from then on (``world.py``)."""
+    from .world import WorldFixture
+
+    return WorldFixture(theater)
 
 
 # --- scenario files -------------------------------------------------------------------

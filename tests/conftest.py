@@ -33,3 +33,19 @@ def _close_packr_smoke_stores():
     smoke = sys.modules.get("packr_smoke")
     if smoke is not None:
         smoke.close_all()
+
+
+@pytest.fixture
+def fork_times(monkeypatch) -> list[int]:
+    """The virtual instant of every fork a test makes (``Checkpoint.run``), in order."""
+    from theater_harness.fork import Checkpoint
+
+    forks: list[int] = []
+    real = Checkpoint.run
+
+    def counting(self, fn):
+        forks.append(self.time_ms)
+        return real(self, fn)
+
+    monkeypatch.setattr(Checkpoint, "run", counting)
+    return forks

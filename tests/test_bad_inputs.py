@@ -78,7 +78,8 @@ def test_a_component_importing_an_interface_the_harness_does_not_provide(tmp_pat
     with pytest.raises(SpawnError, match=re.escape(
             "c.wasm: imports 'wasi:cli/stdout@0.2.0', which theater-harness does not provide "
             "(it provides theater:simple/runtime, theater:simple/message-server-host, theater:simple/supervisor, "
-            "theater:simple/timing, theater:simple/random)")):
+            "theater:simple/timing, theater:simple/random, theater:simple/store, theater:simple/filesystem, "
+            "theater:simple/environment, theater:simple/http-types, theater:simple/http-client)")):
         Runtime().spawn(path)
 
 

@@ -23,7 +23,7 @@ MUTANT_SUPERVISORS = ["sup_never", "sup_wrong"]
 # Hostile actors: each exhausts a host-side resource, for the harness's bounds to stop (test_hostile.py).
 HOSTILE = ["chain_bomb", "log_bomb", "self_loop", "spawn_bomb", "state_hog"]
 ALL_ACTORS = sorted(["ballast", "counter", "counter_a", "crasher", "echo", "hog", "keeper", "looper",
-                     "pinger", "random_user", "sleeper", *SUPERVISORS, *MUTANT_SUPERVISORS, *HOSTILE])
+                     "pinger", "random_user", "sleeper", "world_user", *SUPERVISORS, *MUTANT_SUPERVISORS, *HOSTILE])
 
 MSC = "theater:simple/message-server-client"
 RUNTIME = "theater:simple/runtime"
@@ -186,6 +186,9 @@ SUPERVISOR_IMPORTS = {RUNTIME: ["log"], SUP: ["get-child-events", "get-child-sta
     ("self_loop", {RUNTIME: ["log"], MSH: ["send"]}),
     ("spawn_bomb", {SUP: ["list-children", "spawn"]}),
     ("state_hog", {}),
+    ("world_user", {RUNTIME: ["log"], "theater:simple/store": ["get", "get-by-label", "new", "store-at-label"],
+                    "theater:simple/filesystem": ["read-file", "write-file"], "theater:simple/environment": ["get-var"],
+                    "theater:simple/http-types": [], "theater:simple/http-client": ["send-http"]}),
 ])
 def test_imports_and_exports(name, expected):
     assert imports_of(name) == expected

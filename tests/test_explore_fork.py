@@ -64,19 +64,10 @@ def test_forked_and_straight_explorations_agree(tmp_path, monkeypatch):
     assert forked[0] >= 25
 
 
-def test_forks_are_used_for_schedules_after_the_fork_point(tmp_path, monkeypatch):
-    from theater_harness.fork import Checkpoint
-
-    forks = []
-    real = Checkpoint.run
-
-    def counting(self, fn):
-        forks.append(self.time_ms)
-        return real(self, fn)
-
-    monkeypatch.setattr(Checkpoint, "run", counting)
+def test_forks_are_used_for_schedules_after_the_fork_point(tmp_path, fork_times):
+    forks = fork_times
     result = explore(scenario(tmp_path), 5)
-    assert forks and set(forks) == {1500}  # every fork from the one checkpoint at fork_at_ms
+    assert forks and set(forks) == {1499}  # every fork from the one checkpoint, just before fork_at_ms
     assert len(forks) <= result.runs
 
 
@@ -93,3 +84,18 @@ def test_the_runner_forks_only_timed_schedules_after_the_point():
     assert not runner.forkable(FaultSchedule([Fault("trap", target="root/worker", at_ms=1400)]))
     assert not runner.forkable(FaultSchedule([Fault("trap", target="root/worker", on_call=2)]))
     assert not explore_module.Runner(None, 0, None).forkable(FaultSchedule([]))
+
+
+@pytest.mark.parametrize("at_ms", [1500, 1501, 1550, 2000])
+def test_a_schedule_added_at_the_fork_point_is_the_schedule_run_from_the_start(tmp_path, at_ms):
+    """What a forked run judges is what a replay runs: the schedule given from time 0,
+    faults exactly at fork_at_ms included (they act before anything else of that instant)."""
+    from theater_harness.faults import Fault, FaultSchedule
+    from theater_harness.scenario.run import run_scenario
+
+    loaded = scenario(tmp_path)
+    schedule = FaultSchedule([Fault("trap", target="root/worker", at_ms=at_ms),
+                              Fault("kill", target="root/store", at_ms=at_ms)])
+    added = explore_module.Runner(loaded, 5, 1500).result(schedule)
+    from_start = run_scenario(loaded, 5, faults=schedule)
+    assert added.runtime.trace.hash() == from_start.runtime.trace.hash()

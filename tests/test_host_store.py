@@ -12,6 +12,8 @@ from theater_harness import Runtime
 from theater_harness.host import HOST_FUNCTIONS
 from theater_harness.host import store as store_host
 from theater_harness.limits import LimitExceeded
+from theater_harness.wasm._wit import HOST_NAMES
+from theater_harness.world import World
 
 F = store_host.FUNCTIONS
 
@@ -33,9 +35,11 @@ def store_manifest(store_id: str | None = None, name: str = "keeper") -> str:
 
 def test_registered_with_the_host():
     assert HOST_FUNCTIONS["store"] is F
-    assert list(F) == ["new", "store", "get", "exists", "label", "get-by-label", "remove-label", "store-at-label",
-                       "replace-content-at-label", "replace-at-label", "list-all-content", "calculate-total-size",
-                       "list-labels"]
+    packr = ["new", "store", "get", "exists", "label", "get-by-label", "remove-label", "store-at-label",
+             "replace-content-at-label", "replace-at-label", "list-all-content", "calculate-total-size", "list-labels"]
+    assert list(F) == packr + list(HOST_NAMES.values())  # then the component era's with record refs
+    assert set(HOST_NAMES) == {("store", name) for name in packr if name not in (
+        "new", "remove-label", "calculate-total-size", "list-labels")} | {("store", "remove-from-label")}
 
 
 def test_store_get_exists_and_refs_are_sha1_hex(rt):
@@ -233,3 +237,62 @@ def test_packr_values_are_taken_as_plain_ones(rt):
     [label] = F["list-labels"](rt, a, sid)[1]
     content = F["get"](rt, a, String(sid), String(sha(b"v")))[1]
     assert (type(label), type(content), content) == (str, bytes, b"v")
+
+
+# --- the component era: content refs are records, and remove-from-label --------------------------
+
+def C(name: str):
+    """A component-era store function (content refs as records ``{hash: string}``)."""
+    return F[HOST_NAMES.get(("store", name), name)]
+
+
+def test_component_era_refs_are_records(rt):
+    a = probe_actor(rt)
+    _, sid = C("new")(rt, a)
+    ref = {"hash": sha(b"hello")}
+    assert C("store")(rt, a, sid, b"hello") == (True, ref)
+    assert C("get")(rt, a, sid, ref) == (True, b"hello")
+    assert C("exists")(rt, a, sid, {"hash": sha(b"x")}) == (True, False)
+    assert C("get")(rt, a, sid, {"hash": "0" * 40}) == (False, "Content does not exist: " + "0" * 40)
+    assert C("label")(rt, a, sid, "greeting", ref) == (True, None)
+    assert C("get-by-label")(rt, a, sid, "greeting") == (True, ref)
+    assert C("get-by-label")(rt, a, sid, "nothing") == (True, None)
+    assert C("store-at-label")(rt, a, sid, "other", b"bye") == (True, {"hash": sha(b"bye")})
+    assert C("replace-content-at-label")(rt, a, sid, "other", b"ciao") == (True, {"hash": sha(b"ciao")})
+    assert C("replace-at-label")(rt, a, sid, "other", ref) == (True, None)
+    assert C("list-all-content")(rt, a, sid) == (True, [{"hash": h} for h in sorted(
+        [sha(b"hello"), sha(b"bye"), sha(b"ciao")])])
+    assert C("list-labels")(rt, a, sid) == (True, ["greeting", "other"])
+    assert C("calculate-total-size")(rt, a, sid) == (True, 12)
+
+
+def test_remove_from_label_removes_it_only_where_it_points_there(rt):
+    a = probe_actor(rt)
+    _, sid = C("new")(rt, a)
+    _, ref = C("store-at-label")(rt, a, sid, "l", b"one")
+    assert C("remove-from-label")(rt, a, sid, "l", {"hash": sha(b"two")}) == (True, None)
+    assert C("get-by-label")(rt, a, sid, "l") == (True, ref)
+    assert C("remove-from-label")(rt, a, sid, "l", ref) == (True, None)
+    assert C("get-by-label")(rt, a, sid, "l") == (True, None)
+    assert C("remove-from-label")(rt, a, sid, "l", ref) == (True, None)  # no label: nothing to do
+    assert C("remove-from-label")(rt, a, "never-made", "l", ref) == (True, None)
+    assert (rt.stores.held, rt.stores.entries) == (3, 1)  # the content stays
+
+
+def test_both_eras_calls_are_world_records(rt):
+    a = probe_actor(rt)
+    F["store"](rt, a, "s", b"x")
+    C("store")(rt, a, "s", b"x")
+    C("get")(rt, a, "s", {"hash": "0" * 40})
+    records = [(r["function"], r["args"], r["outcome"], r["result"]) for r in rt.trace.dicts() if r["kind"] == "world"]
+    assert records == [("store", ["s", "b'x'"], "ok", sha(b"x")), ("store", ["s", "b'x'"], "ok", {"hash": sha(b"x")}),
+                       ("get", ["s", {"hash": "0" * 40}], "err", "Content does not exist: " + "0" * 40)]
+
+
+def test_a_worlds_stores_hold_their_content_from_the_start():
+    rt = Runtime(seed=1, world=World(stores={"shared": {"motd": "hi", "other": b"hi"}}))
+    a = probe_actor(rt)
+    assert F["get-by-label"](rt, a, "shared", "motd") == (True, sha(b"hi"))
+    assert F["list-all-content"](rt, a, "shared") == (True, [sha(b"hi")])
+    assert [r for r in rt.trace.dicts() if r["kind"] == "world"] == [
+        r for r in rt.trace.dicts() if r["kind"] == "world" and r["function"] in ("get-by-label", "list-all-content")]

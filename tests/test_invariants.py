@@ -615,7 +615,7 @@ def test_assert_holds_raises_with_every_violation():
 def test_the_public_surface():
     assert list(INVARIANTS) == ["strategy_conformance", "restart_types", "intensity", "supervisor_restart",
                                 "failure_isolation", "state_recovery", "no_orphans", "reverse_order_shutdown", "chain_integrity",
-                                "messages"]
+                                "messages", "store_durability", "http_outcomes"]
     assert all(INVARIANTS[name].__name__ == f"check_{name}" for name in INVARIANTS)
     assert sorted(invariants.__all__) == sorted(["INVARIANTS", "InvariantViolation", "Violation", "assert_holds",
                                                  "check_all", "check_determinism", "records_of",

@@ -19,8 +19,8 @@ from theater_harness.manifest import (
 )
 
 DATA = Path(__file__).parent / "data" / "manifests"
-KNOWN = ("runtime, message-server, supervisor, timing, random, store, timer (provided by theater-harness), "
-         "filesystem, http-client, http-framework, process, environment, wasi-http, replay, tcp, rpc, terminal, "
+KNOWN = ("runtime, message-server, supervisor, timing, random, store, timer, rpc, filesystem, http-client, "
+         "environment (provided by theater-harness), http-framework, process, wasi-http, replay, tcp, terminal, "
          "loop, podman (Theater's, accepted but not provided)")
 MINIMAL = 'name = "a"\ncomponent = "a.wasm"\n'
 
@@ -34,7 +34,8 @@ def error_of(text: str) -> str:
 # --- the two eras -------------------------------------------------------------------------------
 
 def test_handler_types_are_theaters_the_provided_ones_first():
-    assert PROVIDED_HANDLERS == ("runtime", "message-server", "supervisor", "timing", "random", "store", "timer")
+    assert PROVIDED_HANDLERS == ("runtime", "message-server", "supervisor", "timing", "random", "store", "timer", "rpc",
+                                 "filesystem", "http-client", "environment")
     assert HANDLER_TYPES == PROVIDED_HANDLERS + THEATER_ONLY_TYPES
     theaters = ("message-server", "filesystem", "http-client", "http-framework", "runtime", "supervisor", "store",
                 "timing", "process", "environment", "random", "wasi-http", "replay", "tcp", "rpc", "terminal",

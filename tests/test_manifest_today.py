@@ -145,8 +145,8 @@ interval_ms = 1
     assert (m.handler("terminal").config, m.handler("timer").config) == ({"raw_mode": False}, {"interval_ms": 1})
 
 
-KNOWN = ("runtime, message-server, supervisor, timing, random, store, timer (provided by theater-harness), "
-         "filesystem, http-client, http-framework, process, environment, wasi-http, replay, tcp, rpc, terminal, "
+KNOWN = ("runtime, message-server, supervisor, timing, random, store, timer, rpc, filesystem, http-client, "
+         "environment (provided by theater-harness), http-framework, process, wasi-http, replay, tcp, terminal, "
          "loop, podman (Theater's, accepted but not provided)")
 
 

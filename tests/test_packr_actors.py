@@ -33,7 +33,8 @@ from theater_harness.wasm.packr.value import (
     Variant,
 )
 
-PACKR_ACTORS = ["packr_counter", "packr_crasher", "packr_messenger", "packr_panic", "packr_supervisor", "packr_ticker"]
+PACKR_ACTORS = ["packr_counter", "packr_crasher", "packr_messenger", "packr_panic", "packr_rpc_client", "packr_rpc_server",
+                "packr_supervisor", "packr_ticker"]
 PACK_EXPORTS = {"memory", "__pack_alloc", "__pack_free", "__pack_types"}
 
 RUNTIME = "theater:simple/runtime"

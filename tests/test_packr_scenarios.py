@@ -12,7 +12,8 @@ from theater_harness.scenario import load_scenario, run_scenario
 from theater_harness.scenario.explore import explore
 
 PACKR_SCENARIOS = sorted(SCENARIOS.glob("packr-*.scenario.toml"))
-NAMES = ["packr-explore", "packr-guest-supervisor", "packr-one-for-all", "packr-recovery", "packr-rest-for-one"]
+NAMES = ["packr-explore", "packr-guest-supervisor", "packr-one-for-all", "packr-recovery", "packr-rest-for-one",
+         "packr-rpc"]
 
 
 def is_packr(actor) -> bool:
@@ -39,10 +40,11 @@ def test_together_they_cover_every_strategy_recovery_mode_and_packr_actor():
     assert strategies == {"one_for_one", "one_for_all", "rest_for_one"}
     assert {a.recovery for s in scenarios for a in s.actors if is_packr(a)} >= {"init", "last", "replay"}
     assert {a.manifest.name for s in scenarios for a in s.actors if is_packr(a)} == {
-        f"packr_{name}.toml" for name in ("counter", "crasher", "messenger", "panic", "supervisor")}
+        f"packr_{name}.toml" for name in ("counter", "crasher", "messenger", "panic", "rpc_client", "rpc_server",
+                                          "supervisor")}
     assert sum(s.explore is not None for s in scenarios) == 1
     calls = [step for s in scenarios for step in s.steps if step.action == "call"]
-    assert {step.export for step in calls} == {"counter.add", "counter.get"}
+    assert {step.export for step in calls} == {"counter.add", "counter.get", "calc.total", "rpc-client.relay"}
     assert any(step.expect_error for step in calls)
     assert any(w.call for s in scenarios for w in s.workloads)
 

@@ -13,8 +13,8 @@ import pytest
 from packr_blob import FIXTURE_NAMES, fixture, pack_types_blob
 from theater_harness.wasm.packr.cgrf import decode, encode
 from theater_harness.wasm.packr.interfaces import (
-    ACTOR, CHANNEL_ACCEPT, EXPORTS, INTERFACES, MESSAGE_SERVER_CLIENT, MESSAGE_SERVER_HOST, RUNTIME, STORE, SUPERVISOR,
-    SUPERVISOR_HANDLERS, TIMER, WIT_ERROR_TYPE,
+    ACTOR, CHANNEL_ACCEPT, EXPORTS, INTERFACES, MESSAGE_SERVER_CLIENT, MESSAGE_SERVER_HOST, RPC, RUNTIME, STORE,
+    SUPERVISOR, SUPERVISOR_HANDLERS, TIMER, WIT_ERROR_TYPE,
 )
 from theater_harness.wasm.packr.types import (
     HASH_SELF_REF, PRIM, PRIMITIVES, VALUE, FunctionSig, ListT, MetadataError, OptionT, PackageMetadata, Prim,
@@ -161,6 +161,8 @@ def test_the_full_interface_hashes():
         TIMER: "376e169568000435cb382b39f9ab2e65f4000d8f4d15e8420659cb6403d436ae",
         # No reference in PACKR.md: computed from crates/theater-handler-store/store.pact.
         STORE: "bea2dcf56801906d7024fc5f167e6e55d614c9cc2b63a666e889e58005a62246",
+        # Computed from crates/theater-handler-rpc/rpc.pact (tests/test_rpc.py recomputes it by hand).
+        RPC: "382ac1a99edacf567a7deccd575672353262b3cbaf181d02941ffef212f5bef8",
     }
 
 
@@ -175,6 +177,7 @@ def test_the_interface_tables_hold_ths_functions():
         STORE: ["new", "store", "get", "exists", "label", "get-by-label", "remove-label", "store-at-label",
                 "replace-content-at-label", "replace-at-label", "list-all-content", "calculate-total-size",
                 "list-labels"],
+        RPC: ["call", "implements", "exports"],
     }
     for name, fns in INTERFACES.items():
         assert all(s.interface == name and s.name == fn for fn, s in fns.items())

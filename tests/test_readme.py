@@ -61,3 +61,10 @@ def test_the_cache_commands_shown_exist():
             with pytest.raises(SystemExit) as done:
                 main([*words[1:3], "--help"])
             assert done.value.code == 0
+
+
+def test_the_world_tests_pass(pytester: pytest.Pytester):
+    pytester.makepyfile(test_world_user=_block("python", "# test_world_user.py"),
+                        test_store_durability=_block("python", "# test_store_durability.py"))
+    result = pytester.runpytest("-p", "no:faulthandler", "-p", "no:cacheprovider", "--theater-seed", "1")
+    result.assert_outcomes(passed=4)

@@ -315,7 +315,7 @@ def test_the_public_api_is_what_we_mean_it_to_be():
         "ActorView", "ChainEvent", "ChainFileError", "ComponentError", "EventChain", "ExitReason",
         "HarnessError", "Manifest", "ManifestError", "PendingRequest", "RequestFailed", "Runtime",
         "ScenarioError", "SimulationError", "SpawnError", "Trace", "TraceRecord", "UnknownActorError",
-        "load_chain_file", "load_manifest", "parse_manifest", "verify_chain",
+        "World", "WorldError", "load_chain_file", "load_manifest", "parse_manifest", "verify_chain",
     ])
     for name in theater_harness.__all__:
         assert getattr(theater_harness, name) is not None

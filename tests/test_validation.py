@@ -24,7 +24,9 @@ ACTOR = '[[actor]]\nname = "a"\nmanifest = "actors/counter.toml"\n'
 MINIMAL_MANIFEST = 'name = "a"\ncomponent = "a.wasm"\n'
 TOO_DEEP = "nested too deeply: at most 128 levels of arrays and tables"
 KINDS = ("trap, err, init-trap, init-err, hang, slow, memory, host-error, stop, kill, corrupt-state, drop, delay, "
-         "duplicate, reorder, partition, heal")
+         "duplicate, reorder, partition, heal, store-unavailable, store-slow, store-lost-write, store-corrupt-read, "
+         "fs-full, fs-io-error, fs-slow, http-timeout, http-refused, http-5xx, http-slow, http-lost-response, "
+         "rpc-drop, rpc-delay, rpc-target-down")
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -19,6 +19,7 @@ from .host.message_server import PendingRequest, RequestFailed
 from .manifest import Manifest, load_manifest, parse_manifest
 from .runtime import Runtime
 from .trace import Trace, TraceRecord
+from .world import World, WorldError
 
 __all__ = [
     "ActorView",
@@ -39,6 +40,8 @@ __all__ = [
     "Trace",
     "TraceRecord",
     "UnknownActorError",
+    "World",
+    "WorldError",
     "load_chain_file",
     "load_manifest",
     "parse_manifest",

@@ -9,6 +9,10 @@ A ``missed`` record (a fault whose target was not running at its time, see
 ``theater_harness.faults.injector``) exercised no cell: it is counted apart, by kind, and
 reported to Hypothesis as "fault space: <kind> missed its target".
 
+World faults (``strategies.WORLD_KINDS``: store, filesystem, HTTP and rpc faults) are rows
+of the table once a run has fired one: a search of a tree without the world keeps the
+table it always had, and one that draws world kinds shows each that fired.
+
 Coverage files (``Coverage``: ``theater-harness run --coverage-out FILE``, ``pytest
 --theater-coverage-out FILE``) hold a search's counts and the campaign it belongs to: the
 explorations (scenario, a sha256 of its file, seed, examples, rounds; the Hypothesis
@@ -30,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from .errors import LocatedError
-from .strategies import KIND_ORDER, RESTART_TYPES, STRATEGIES
+from .strategies import KIND_ORDER, RESTART_TYPES, STRATEGIES, WORLD_KINDS
 
 PHASES = ("init", "running", "restarting")
 WIDTH = 120  # the table's lines are at most this long
@@ -78,6 +82,11 @@ class FaultSpace:
         self.counts.update(cells)
         self.missed.update(missed)
         self.runs += 1
+        fired = {cell.kind for cell in cells if cell.kind in WORLD_KINDS and cell.kind not in self.kinds}
+        if fired:  # world kinds in their order, after the others
+            shown = fired.union(self.kinds)
+            self.kinds = tuple(k for k in self.kinds if k not in WORLD_KINDS) + tuple(k for k in WORLD_KINDS
+                                                                                       if k in shown)
         _tell_hypothesis([f"fault space: {cell.label()}" for cell in cells]
                          + [f"fault space: {kind} missed its target" for kind in missed])
         return cells

@@ -68,6 +68,7 @@ class Runtime:
         faults: FaultSchedule | None = None,
         rng: RunRandom | None = None,
         host_functions: dict[str, Callable[..., Any]] | None = None,
+        world: Any = None,
         **limits: int | None,
     ):
         for label, value, low in (("fuel", fuel, 1), ("request_timeout_ms", request_timeout_ms, 1),
@@ -108,6 +109,10 @@ class Runtime:
         self.random_streams: dict[str, RunRandom] = {}  # actor id -> its `random` import's stream
         self.backoff_rng = self.rng.stream("backoff")  # restart delays' jitter
         self.ended: ExitReason | None = None  # set when the root supervisor fails: the run is over
+        from .world import RunWorld, World  # the outside world: the run's own copy of it (world.py)
+        if world is not None and not isinstance(world, World):
+            raise TypeError(f"world must be a theater_harness.world.World, not {type(world).__name__}")
+        self.world = RunWorld(world if world is not None else World(), self)
         self.faults: FaultInjector | None = None
         if faults is not None:
             self.inject(faults)
@@ -197,7 +202,7 @@ class Runtime:
                 f"{manifest.source}: the actor imports {', '.join(unsupplied)}, which no Theater handler provides; "
                 f"supply {'it' if len(unsupplied) == 1 else 'them'} with Runtime(host_functions="
                 f"{{{unsupplied[0]!r}: function, ...}})")
-        spec = supervision_of(manifest)  # validated before anything is created
+        spec = _supervision_cached(manifest)  # validated before anything is created
         actor_id = self._ids.uuid()
         state = init_bytes if state_override else initial_state(manifest, init_bytes)
         actor = Actor(actor_id, name or manifest.name, manifest, component,
@@ -930,6 +935,20 @@ def _load_manifest_cached(path: str) -> Manifest:
     if manifest is None:
         manifest = _MANIFESTS[key] = load_manifest(path)
     return manifest
+
+
+def _supervision_cached(manifest: Manifest) -> Any:
+    """``supervision_of``, once per manifest record (records are immutable, and the caches
+    above give each spawn of a manifest the same one; invalid tables raise every time)."""
+    entry = _SPECS.get(id(manifest))
+    if entry is None or entry[0] is not manifest:
+        if len(_SPECS) >= 4096:
+            _SPECS.clear()
+        entry = _SPECS[id(manifest)] = (manifest, supervision_of(manifest))
+    return entry[1]
+
+
+_SPECS: dict[int, tuple[Manifest, Any]] = {}  # id(manifest) -> (it, kept alive for its id; its policy)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -14,11 +14,19 @@ that rare combinations get their turn.
     def test_the_tree_heals(case):
         tree, schedule = case
         ...
+
+World faults (``WORLD_KINDS``: a store that loses a write, a full disk, an HTTP request
+that times out, an rpc call dropped, ...) are drawn only when asked for: they hit the
+calls of actors whose manifests declare the matching handler (``world_targets``), which
+most trees have none of. ``world_kinds(tree)`` are those its actors can take:
+
+    fault_schedules(tree, kinds=HEALABLE_KINDS + world_kinds(tree))
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence, Union
@@ -27,6 +35,8 @@ from hypothesis import strategies as st
 
 from .errors import HarnessError
 from .faults import Fault, FaultSchedule, fault
+from .faults.model import KINDS, WORLD_KINDS as _WORLD_INTERFACES
+from .manifest import load_manifest
 from .trees import EXAMPLES, NodeSpec, Policy, TreeSpec
 
 COUNTER = str(EXAMPLES / "counter.toml")
@@ -40,6 +50,10 @@ AUTO_SHUTDOWN = ("never", "any_significant", "all_significant")
 # From the simplest to the most involved: shrinking moves toward the front.
 KIND_ORDER = ("stop", "kill", "trap", "err", "init-trap", "init-err", "hang", "slow", "host-error",
               "memory", "corrupt-state", "drop", "delay", "duplicate", "reorder", "partition")
+# The world faults come after all of those (store-*, fs-*, http-*, rpc-*: in the fault
+# model's order); KIND_ORDER stays the supervision kinds, the rows of every coverage table.
+WORLD_KINDS = tuple(_WORLD_INTERFACES)
+DRAW_ORDER = KIND_ORDER + WORLD_KINDS  # every kind fault_schedules draws, the simplest first
 LINK_KINDS = ("drop", "delay", "duplicate", "reorder")  # on a link from outside to a worker
 ACTOR_KINDS = tuple(k for k in KIND_ORDER if k not in LINK_KINDS + ("partition",))
 # The faults correct supervision heals: every actor fault but corrupt-state, which breaks
@@ -163,15 +177,18 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
     faults drawn about its weight over the total. Shrinking heads for fewer faults (the
     faults are a Hypothesis list, one element per fault, so any one can go; the empty
     schedule is where it ends when no fault is needed, and is rarely drawn), the simplest
-    kinds alone (``KIND_ORDER``), earlier times and smaller targets. Timed faults fall from
-    ``from_ms`` to ``horizon_ms`` (a later ``from_ms``: faults after a warm-up, which a
-    search can run once and fork, see ``theater_harness.fork``)."""
+    kinds alone (``DRAW_ORDER``), earlier times and smaller targets. Timed faults fall from
+    ``from_ms`` to ``horizon_ms``. A later ``from_ms`` (faults after a warm-up, which a
+    search can run once and fork: ``TreeSpec.check``, ``theater_harness.fork``) makes every
+    fault timed: a fault on the Nth call or message, counted from time 0, would fire in
+    the warm-up."""
     if not 0 <= from_ms <= horizon_ms:
         raise ValueError(f"fault_schedules: from_ms must be from 0 to horizon_ms ({horizon_ms}), not {from_ms}")
     chosen = fault_targets(tree, targets)
     names = [node.name for node, _ in chosen]
     workers = [node.name for node, _ in chosen if not node.is_supervisor]
-    ordered = _usable_kinds(kinds, weights, names, workers)
+    world = _world_targets(chosen)
+    ordered = _usable_kinds(kinds, weights, names, workers, world)
     kind_weights = [(weights or {}).get(kind, 1) for kind in ordered]
     total = sum(kind_weights)
     # Every strategy is built once, here: building (and validating) strategies inside each
@@ -193,6 +210,8 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
         side=st.lists(st.sampled_from(names), min_size=1, max_size=max(1, len(names) - 1), unique=True),
         duration=st.integers(1, horizon_ms), delay=st.integers(1, 2000), on_message=st.integers(1, 5),
         on_call=st.integers(1, 6), on_init=st.integers(2, 6), hang=st.integers(0, 1000), coin=st.booleans(),
+        world={interface: st.sampled_from(hit) for interface, hit in world.items() if hit},
+        count=st.integers(1, 3), status=st.sampled_from((503, 500, 502, 504)), counted=from_ms == 0,
     )
 
     @st.composite
@@ -241,28 +260,55 @@ class _RoundRobin:
         return members[(value - start) % len(members)]
 
 
+def world_kinds(tree: TreeSpec, targets: Targets = None) -> tuple[str, ...]:
+    """The world kinds (``WORLD_KINDS``) that can hit some of ``tree``'s ``targets``: those
+    of the interfaces their manifests declare handlers for (store, filesystem, http-client,
+    rpc)."""
+    world = _world_targets(fault_targets(tree, targets))
+    return tuple(kind for kind in WORLD_KINDS if world[_WORLD_INTERFACES[kind]])
+
+
+def _world_targets(chosen: list[tuple[NodeSpec, int]]) -> dict[str, list[str]]:
+    """World interface -> the names of the chosen nodes whose manifests declare its handler."""
+    world: dict[str, list[str]] = {interface: [] for interface in dict.fromkeys(_WORLD_INTERFACES.values())}
+    for node, _ in chosen:
+        declared = _handler_types(node.manifest) if node.manifest is not None else ()
+        for interface, hit in world.items():
+            if interface in declared:
+                hit.append(node.name)
+    return world
+
+
+@functools.lru_cache(maxsize=256)
+def _handler_types(manifest: str) -> tuple[str, ...]:
+    return load_manifest(manifest).handler_types
+
+
 def _usable_kinds(kinds: Sequence[str], weights: Mapping[str, int] | None, names: list[str],
-                  workers: list[str]) -> list[str]:
-    """``kinds`` in ``KIND_ORDER``, validated with their ``weights``, less those the targets
+                  workers: list[str], world: Mapping[str, list[str]] | None = None) -> list[str]:
+    """``kinds`` in ``DRAW_ORDER``, validated with their ``weights``, less those the targets
     cannot take: worker kinds and link faults with no worker among them, partitions with
-    fewer than two."""
+    fewer than two, world kinds with no target that declares their handler."""
     if isinstance(kinds, str):
         raise HarnessError(f"kinds: expected a list of fault kinds, got the string {kinds!r}; write kinds=[{kinds!r}]")
     for kind in kinds:
-        if kind not in KIND_ORDER:
+        if kind not in DRAW_ORDER:
             raise HarnessError(f"kinds: {kind!r} is not a kind fault_schedules draws; "
-                               f"its kinds: {', '.join(KIND_ORDER)}")
+                               f"its kinds: {', '.join(DRAW_ORDER)}")
     for kind, weight in (weights or {}).items():
         if kind not in kinds:
             raise HarnessError(f"weights: {kind!r} is not among kinds ({', '.join(kinds)}); add it to kinds or drop it")
         if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
             raise HarnessError(f"weights: the weight of {kind!r} must be an integer >= 1, not {weight!r} "
                                f"(to never draw a kind, leave it out of kinds)")
-    usable = [kind for kind in KIND_ORDER if kind in kinds
-              and (workers or kind not in WORKER_KINDS + LINK_KINDS) and (len(names) > 1 or kind != "partition")]
+    usable = [kind for kind in DRAW_ORDER if kind in kinds
+              and (workers or kind not in WORKER_KINDS + LINK_KINDS) and (len(names) > 1 or kind != "partition")
+              and (kind not in _WORLD_INTERFACES or (world or {}).get(_WORLD_INTERFACES[kind]))]
     if not usable:
         raise HarnessError(f"kinds: none of {', '.join(kinds)} can hit the targets ({', '.join(names)}): "
-                           f"{', '.join(WORKER_KINDS + LINK_KINDS)} need a worker among them, partition two targets")
+                           f"{', '.join(WORKER_KINDS + LINK_KINDS)} need a worker among them, partition two targets, "
+                           f"a world kind a target whose manifest declares its handler (store-*: store, fs-*: "
+                           f"filesystem, http-*: http-client, rpc-*: rpc)")
     return usable
 
 
@@ -284,6 +330,10 @@ class _FaultParts:
     on_init: st.SearchStrategy[int]
     hang: st.SearchStrategy[int]
     coin: st.SearchStrategy[bool]
+    world: Mapping[str, st.SearchStrategy[str]]  # world interface -> the targets that declare its handler
+    count: st.SearchStrategy[int]
+    status: st.SearchStrategy[int]
+    counted: bool  # faults may count calls and messages from time 0 (not after a warm-up: from_ms)
 
 
 def _fault_time(f: Fault) -> int:
@@ -299,9 +349,13 @@ def _one_fault(draw: st.DrawFn, kind: str, names: list[str], parts: _FaultParts)
     if kind in LINK_KINDS:
         link = ("outside", draw(parts.workers))
         extra = {"delay_ms": draw(parts.delay)} if kind == "delay" else {}
+        if not parts.counted:
+            return fault(kind, link=link, at_ms=at_ms, **extra)
         return fault(kind, link=link, on_message=draw(parts.on_message), **extra)
+    if kind in _WORLD_INTERFACES:
+        return _world_fault(draw, kind, at_ms, parts)
     target = draw(parts.workers if kind in WORKER_KINDS else parts.targets)
-    if kind in ("trap", "err", "init-trap", "init-err"):
+    if kind in ("trap", "err", "init-trap", "init-err") and parts.counted:
         if draw(parts.coin):
             # an init fault's on_call counts inits: from the 2nd, a restart (the 1st is the spawn)
             return fault(kind, target, on_call=draw(parts.on_init if kind.startswith("init-") else parts.on_call))
@@ -313,6 +367,21 @@ def _one_fault(draw: st.DrawFn, kind: str, names: list[str], parts: _FaultParts)
     elif kind == "host-error":
         extra = {"interface": "runtime", "function": "log"}
     return fault(kind, target, at_ms=at_ms, **extra)
+
+
+def _world_fault(draw: st.DrawFn, kind: str, at_ms: int, parts: _FaultParts) -> Fault:
+    """A world fault: its parameters drawn (an http-timeout waits the documented default)."""
+    takes = KINDS[kind][1]
+    extra: dict = {}
+    if "duration_ms" in takes:
+        extra["duration_ms"] = draw(parts.duration)
+    if "count" in takes:
+        extra["count"] = draw(parts.count)
+    if "delay_ms" in takes and kind != "http-timeout":
+        extra["delay_ms"] = draw(parts.delay)
+    if "status" in takes:
+        extra["status"] = draw(parts.status)
+    return fault(kind, draw(parts.world[_WORLD_INTERFACES[kind]]), at_ms=at_ms, **extra)
 
 
 def trees_with_schedules(*, max_faults: int = 3, kinds: Sequence[str] = HEALABLE_KINDS, horizon_ms: int = 10_000,

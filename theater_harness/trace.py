@@ -69,7 +69,7 @@ def _event_fields(chain: Any, index: int) -> dict:
 class Trace:
     """An append-only log of a run's records."""
 
-    __slots__ = ("_raw", "seed", "meta", "_chain_of", "_dicts")
+    __slots__ = ("_raw", "seed", "meta", "_chain_of", "_dicts", "derived")
 
     def __init__(self, seed: int | None = None, chain_of: Any = None):
         self._raw: list[tuple] = []  # (time, kind, actor, fields | chain index)
@@ -77,6 +77,9 @@ class Trace:
         self.meta: dict[str, Any] = {}
         self._chain_of = chain_of  # actor id -> its EventChain
         self._dicts: list[dict] = []  # dicts() so far: the log only grows, so they stay valid
+        # What readers of the records made of them so far (the invariants' checkers), by the
+        # reader's key: it stays valid too, and goes on from there (also in a fork).
+        self.derived: dict[Any, Any] = {}
 
     def add(self, time_ms: int, kind: str, actor: str | None, fields: dict | tuple = ()) -> None:
         """Append a record. ``fields`` is a dict, or (cheaper on hot paths) a flat tuple
@@ -93,11 +96,14 @@ class Trace:
 
     def _materialize(self, seq: int, raw: tuple) -> TraceRecord:
         t, kind, actor, fields = raw
+        return TraceRecord(seq, t, kind, actor, self._fields(kind, actor, fields))
+
+    def _fields(self, kind: str, actor: str | None, fields: Any) -> dict:
         if kind == "event":
-            fields = _event_fields(self._chain_of(actor), fields)
-        elif fields.__class__ is tuple:
-            fields = dict(zip(fields[0::2], fields[1::2]))
-        return TraceRecord(seq, t, kind, actor, fields)
+            return _event_fields(self._chain_of(actor), fields)
+        if fields.__class__ is tuple:
+            return dict(zip(fields[0::2], fields[1::2]))
+        return fields
 
     def __iter__(self) -> Iterator[TraceRecord]:
         for seq, raw in enumerate(self._raw):
@@ -107,13 +113,24 @@ class Trace:
     def records(self) -> list[TraceRecord]:
         return list(self)
 
-    def dicts(self) -> list[dict]:
-        """Every record as a flat dict (``TraceRecord.to_dict``), made once: the invariant
-        checks, the fault-space count and the reports all read the same list, so treat it as
-        read-only. Records added later are materialized on the next call."""
-        raw = self._raw
-        self._dicts.extend(self._materialize(seq, raw[seq]).to_dict() for seq in range(len(self._dicts), len(raw)))
-        return list(self._dicts)
+    def dicts(self, start: int = 0) -> list[dict]:
+        """Every record (from number ``start`` on) as a flat dict (``TraceRecord.to_dict``),
+        made once: the invariant checks, the fault-space count and the reports all read the
+        same dicts, so treat them as read-only. Records added later are materialized on the
+        next call."""
+        raw, dicts = self._raw, self._dicts
+        for seq in range(len(dicts), len(raw)):
+            dicts.append(self._record_dict(seq, raw[seq]))
+        return dicts[start:]
+
+    def _record_dict(self, seq: int, raw: tuple) -> dict:
+        """``self._materialize(seq, raw).to_dict()``, without the record in between."""
+        t, kind, actor, fields = raw
+        out = {"seq": seq, "t": t, "kind": kind}
+        if actor is not None:
+            out["actor"] = actor
+        out.update(self._fields(kind, actor, fields))
+        return out
 
     def of_kind(self, *kinds: str) -> list[TraceRecord]:
         """Records of the given kinds, in order."""

@@ -7,11 +7,20 @@ scenarios can write them by hand.
         NodeSpec("w1", manifest=CRASHER, restart="transient"),
     )))
     ids = tree.spawn(runtime)          # {"root": id, "w0": id, "w1": id}
+
+A search over fault schedules that all start after a warm-up runs the warm-up once per
+process and each schedule in a fork of it (``TreeSpec.check``, ``theater_harness.fork``):
+
+    verdict = tree.check(faults=schedule, fork_at_ms=5000)
+    verdict.assert_holds()
 """
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -136,9 +145,93 @@ class TreeSpec:
         runtime = Runtime(seed, faults=faults, **options)
         ids = self.spawn(runtime)
         self.send_workload(runtime, ids)
-        last = max([at for at, _, _ in self.workload] + [f.at_ms or 0 for f in faults or ()] + [0])
-        runtime.run(until=until_ms if until_ms is not None else last + 30_000)
+        runtime.run(until=self.end_ms(faults, until_ms))
         return runtime
+
+    def end_ms(self, faults: Any = None, until_ms: int | None = None) -> int:
+        """Where ``run`` stops: ``until_ms``, else 30 s past the last message or fault."""
+        if until_ms is not None:
+            return until_ms
+        return max([at for at, _, _ in self.workload] + [f.at_ms or 0 for f in faults or ()] + [0]) + 30_000
+
+    def check(self, *, faults: Any = None, fork_at_ms: int | None = None, seed: int | None = None,
+              until_ms: int | None = None, policies: dict | None = None, only: Any = None,
+              **options: Any) -> Verdict:
+        """``run`` this tree with ``faults`` and check every invariant (or those in ``only``,
+        with ``policies`` for guest supervisors): the ``Verdict``.
+
+        With ``fork_at_ms``, the run before that instant (the tree spawned, its workload
+        under way) is made once per process and kept (``checkpoint``), and a schedule whose
+        faults are all timed at or after it runs in a fork of it: the verdict is the one the
+        straight run gives. A failing verdict that will be reported (outside Hypothesis, or
+        in its final replay of the shrunk example) is made again by a straight run here, so
+        that it comes with its ``runtime`` (the pytest plugin's failure report reads it);
+        Hypothesis's search and shrinking use the forks'. Other schedules, and a process that
+        cannot fork (``fork.fork_problem``), run straight."""
+        from . import fork
+        from .runtime import default_seed
+
+        seed = default_seed() if seed is None else seed
+        only = None if only is None else tuple(only)
+        end = self.end_ms(faults, until_ms)
+        if fork_at_ms is not None and end < fork_at_ms:
+            raise ValueError(f"fork_at_ms ({fork_at_ms}) is after the run's end ({end} ms)")
+        if fork_at_ms is None or not fork.forkable(faults or (), fork_at_ms) or fork.fork_problem() is not None:
+            return self._straight(seed, faults, until_ms, policies, only, options)
+        checkpoint = self.checkpoint(fork_at_ms, seed=seed, policies=policies, only=only, **options)
+        try:
+            verdict = checkpoint.run(lambda rt: _finish(rt, faults, end, policies, only))
+        except fork.ForkError:  # the straight run raises what the fork did, as it would without forks
+            return self._straight(seed, faults, until_ms, policies, only, options)
+        if verdict.ok or not _reported():
+            return verdict
+        straight = self._straight(seed, faults, until_ms, policies, only, options)
+        if straight != verdict:
+            raise fork.ForkError(f"the fork of the run at {fork_at_ms} ms and the straight run disagree "
+                                 f"(seed {seed}):\n  forked:   {verdict}\n  straight: {straight}")
+        return straight
+
+    def checkpoint(self, at_ms: int, *, seed: int | None = None, policies: dict | None = None, only: Any = None,
+                   **options: Any) -> Any:
+        """This tree's run before ``at_ms`` as a ``fork.Checkpoint``: spawned, its workload
+        sent, a fault injector counting from time 0 (a schedule added there acts as one given
+        at the start), run to ``at_ms - 1`` and its invariants checked so far (each fork reads
+        only the records it adds). Made once per process for a tree, seed, instant and
+        options (``fork.cached``), and outside the current test (``contextvars``): it belongs
+        to no test, the pytest plugin neither reports it nor counts it among a test's runs.
+        ``checkpoint.ids``: the actors' ids by node name."""
+        from . import fork
+        from .runtime import default_seed
+
+        if not isinstance(at_ms, int) or isinstance(at_ms, bool) or at_ms < 1:
+            raise ValueError(f"at_ms must be a whole number of ms >= 1 (the checkpoint holds the run before it), "
+                             f"not {at_ms!r}")
+        seed = default_seed() if seed is None else seed
+        only = None if only is None else tuple(only)
+        key = ("tree", self, seed, at_ms, policies, only, options)
+        return fork.cached(key, lambda: contextvars.Context().run(self._warmed, seed, at_ms, policies, only, options))
+
+    def _warmed(self, seed: int, at_ms: int, policies: dict | None, only: Any, options: dict) -> Any:
+        from .faults import FaultSchedule
+        from .fork import Checkpoint
+        from .invariants import check_all
+        from .runtime import Runtime
+
+        runtime = Runtime(seed, faults=FaultSchedule([]), **options)
+        ids = self.spawn(runtime)
+        self.send_workload(runtime, ids)
+        runtime.run(until=at_ms - 1)
+        check_all(runtime, policies=policies, only=only)
+        return Checkpoint(runtime, ids)
+
+    def _straight(self, seed: int, faults: Any, until_ms: int | None, policies: dict | None, only: Any,
+                  options: dict) -> Verdict:
+        runtime = self.run(seed=seed, faults=faults, until_ms=until_ms, **options)
+        verdict = Verdict.of(runtime, policies, only)
+        if verdict.ok:
+            runtime.close()
+            return verdict
+        return dataclasses.replace(verdict, runtime=runtime)  # the failure report reads it
 
     def describe(self) -> str:
         """An indented outline, for reports."""
@@ -151,6 +244,63 @@ class TreeSpec:
             how = f"{node.restart}{', significant' if node.significant else ''}, recovery {node.recovery}"
             lines.append(f"{'  ' * depth}{node.name}: {what} ({how})")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a run of a tree came to (``TreeSpec.check``): every invariant's violations, how
+    the run ended, when, and how many trace records it made. Picklable (a fork sends it
+    back); a failing verdict made straight has its ``runtime``, for the failure report."""
+
+    seed: int
+    violations: tuple = ()  # invariants.Violation, in check_all's order
+    ended: str | None = None  # the root's failure that ended the run early, if it did
+    time_ms: int = 0
+    records: int = 0
+    forked: bool = field(default=False, compare=False)
+    runtime: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, runtime: Any, policies: dict | None = None, only: Any = None, *, forked: bool = False) -> Verdict:
+        from .invariants import check_all
+
+        violations = tuple(check_all(runtime, policies=policies, only=only))
+        return cls(runtime.seed, violations, None if runtime.ended is None else str(runtime.ended), runtime.now,
+                   len(runtime.trace), forked)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def assert_holds(self) -> None:
+        """Raise ``invariants.InvariantViolation`` if an invariant failed."""
+        from .invariants import InvariantViolation
+
+        if self.violations:
+            raise InvariantViolation(list(self.violations))
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "runtime": None}  # a runtime does not leave its process
+
+
+def _finish(runtime: Any, faults: Any, end: int, policies: dict | None, only: Any) -> Verdict:
+    """In a fork of a tree's checkpoint: add ``faults``, run to ``end``, check."""
+    if faults is not None:
+        runtime.inject(faults)
+    runtime.run(until=end)
+    return Verdict.of(runtime, policies, only, forked=True)
+
+
+def _reported() -> bool:
+    """Whether a failure found now is the one reported: outside Hypothesis, or in its final
+    replay of the shrunk (or explicit) example, not while it searches and shrinks."""
+    control = sys.modules.get("hypothesis.control")
+    if control is None:
+        return True
+    try:
+        return control.current_build_context().is_final
+    except Exception:  # InvalidArgument: no example is being run
+        return True
 
 
 def node_from_dict(raw: Any, *, base_dir: Path | None = None, source: str = "<tree>", where: str = "tree") -> NodeSpec:

@@ -165,3 +165,29 @@ def metadata_blob(name: str) -> bytes:
 
 def actor_names() -> list[str]:
     return sorted(DECLARATIONS)
+
+
+# --- rpc: a typed calculator, and a client that calls it through theater:simple/rpc ---------
+
+RPC = "theater:simple/rpc"
+CALC_STATE = RecordT("calc-state", (("total", S64), ("calls", U32)))
+RPC_CLIENT_STATE = RecordT("rpc-client-state", (("calls", U32), ("errors", U32), ("pings", U32)))
+
+
+def _binary(state, name: str) -> FunctionSig:
+    """calc.<name>(a: s64, b: s64) -> s64."""
+    return FunctionSig("calc", name, (("state", state), ("a", S64), ("b", S64)), _returns(state, S64))
+
+
+DECLARATIONS["packr_rpc_server"] = (
+    _imports((RUNTIME, ("log",))),
+    [_init(CALC_STATE), _binary(CALC_STATE, "add"), _binary(CALC_STATE, "div"),
+     FunctionSig("calc", "total", (("state", CALC_STATE),), _returns(CALC_STATE, S64))],
+)
+DECLARATIONS["packr_rpc_client"] = (
+    _imports((RUNTIME, ("log",)), (MSH, ("register",)), (RPC, ("call", "implements", "exports"))),
+    [_init(RPC_CLIENT_STATE), *_message_server_client(RPC_CLIENT_STATE, SEND_AND_REQUEST),
+     FunctionSig("rpc-client", "ping", (("state", RPC_CLIENT_STATE),), _returns(RPC_CLIENT_STATE, STRING)),
+     FunctionSig("rpc-client", "relay", (("state", RPC_CLIENT_STATE), ("target", STRING), ("function", STRING)),
+                 _returns(RPC_CLIENT_STATE, STRING))],
+)

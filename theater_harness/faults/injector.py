@@ -1,8 +1,8 @@
 """Applying a fault schedule to a run, at the runtime's choke points.
 
 Every call into an actor (``on_call``), every message between actors (``on_message``),
-every host import (``on_host``) and every restart (``on_restart``) passes one check
-here; faults triggered by time act when their time comes (``_arm``). Each fault that
+every host import (``on_host``), every call into the outside world (``on_world``) and
+every restart (``on_restart``) passes one check here; faults triggered by time act when their time comes (``_arm``). Each fault that
 fires is recorded in the trace as a ``fault`` record (with the target's lifecycle phase,
 its restart type and its supervisor's strategy, for fault-space coverage); what it
 causes (an exit, a drop, a restart) follows in the trace as usual.
@@ -29,7 +29,8 @@ from typing import Any
 from .._scheduler import URGENT
 from . import targets
 from .missed import ended_first, not_running
-from .model import BOUND_KINDS, ON_CALL_KINDS, ON_MESSAGE_KINDS, OUTSIDE, Fault, FaultSchedule
+from . import world
+from .model import BOUND_KINDS, KINDS, ON_CALL_KINDS, ON_MESSAGE_KINDS, OUTSIDE, WORLD_KINDS, Fault, FaultSchedule
 
 INIT = ("actor", "init")
 STARTING = "starting"  # an actor's status while its init runs (actors are duck-typed here)
@@ -53,6 +54,8 @@ class FaultInjector:
         self._host_errors: dict[int, int] = {}  # fault index -> calls it still fails
         self._corrupt: list[int] = []  # corrupt-state faults waiting for a restart
         self._held: dict[tuple[str, str], list] = {}  # reordered messages waiting for the next
+        self._world: dict[int, int | None] = {}  # armed world faults -> the end of their window (None: none)
+        self._world_left: dict[int, int] = {}  # armed world faults with a count -> calls they still hit
         self.add(schedule)
 
     # --- arming ----------------------------------------------------------------------
@@ -90,6 +93,11 @@ class FaultInjector:
         elif kind == "heal":
             self._fire(index, None)
             self._partitions.clear()
+        elif kind in WORLD_KINDS:  # bound to no incarnation: the world is outside the actor
+            duration = fault.param("duration_ms")
+            self._world[index] = self.rt.now + duration if duration else None
+            if "count" in KINDS[kind][1]:
+                self._world_left[index] = fault.param("count", 1)
         else:
             self._bind(index, fault)
 
@@ -332,6 +340,37 @@ class FaultInjector:
                 self._fire(index, actor, host_import=f"{interface}.{function}")
                 return index
         return None
+
+    def on_world(self, call: Any) -> Any:
+        """The ``fault(call, act)`` (``host/world_calls.py``'s protocol) of the world fault,
+        if any, that hits ``call``: the first armed one, in the order they were armed, whose
+        target made the call and whose kind aims at it (``world.aims_at``)."""
+        if not self._world or call.actor is None:
+            return None
+        for index, until in list(self._world.items()):
+            if until is not None and self.rt.now >= until:
+                del self._world[index]
+                continue
+            fault = self.faults[index]
+            if (world.aims_at(fault, call) and targets.matches(self.rt._actors, fault.target, call.actor)
+                    and self._resolves(index, None, call.actor)):
+                return lambda call, act: self._world_fault(index, call, act)
+        return None
+
+    def _world_fault(self, index: int, call: Any, act: Any) -> None:
+        """Fault ``index`` hits ``call``; if it acted, it is recorded, and the call's world
+        record names it (``call.fault``)."""
+        if not world.apply(self.rt, self.faults[index], call, act):
+            return
+        left = self._world_left.get(index)
+        if left == 1:
+            del self._world_left[index], self._world[index]
+        elif left is not None:
+            self._world_left[index] = left - 1
+        call.fault = index
+        actor = call.actor
+        self._fire(index, actor, phase="init" if actor.status == STARTING else "running",
+                   world_call=f"{call.interface}.{call.function}")
 
     def on_restart(self, actor: Any, state: bytes | None) -> bytes | None:
         """The state a restarting actor recovers, corrupted if a fault says so."""

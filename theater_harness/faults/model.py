@@ -18,6 +18,11 @@ wasm is changed.
     on_message = 2
 
     [[fault]]
+    kind = "store-lost-write"  # a world fault: the target's next write to the store is
+    target = "worker"          # acknowledged but not kept (see WORLD_KINDS)
+    at_ms = 300
+
+    [[fault]]
     kind = "partition"
     groups = [["a", "b"], ["c"]]
     at_ms = 100
@@ -50,7 +55,49 @@ KINDS: dict[str, tuple[str, dict[str, type]]] = {
     "reorder": (LINK, {"hold_ms": int}),           # a message is overtaken by the next one
     "partition": (GROUPS, {"duration_ms": int}),   # no message crosses between the groups
     "heal": (GROUPS, {}),                         # every partition ends
+    # World faults (``faults/world.py``): they hit the target's calls into the outside world
+    "store-unavailable": (ACTOR, {"duration_ms": int, "function": str}),  # every store call errs
+    "store-slow": (ACTOR, {"delay_ms": int, "count": int, "function": str}),  # an answer comes late
+    "store-lost-write": (ACTOR, {"count": int, "function": str}),  # a write acknowledged, not kept
+    "store-corrupt-read": (ACTOR, {"count": int, "function": str}),  # a get's content, its first byte flipped
+    "fs-full": (ACTOR, {"duration_ms": int, "function": str}),  # writes that add data: no space left
+    "fs-io-error": (ACTOR, {"count": int, "function": str}),  # a filesystem call: an I/O error
+    "fs-slow": (ACTOR, {"delay_ms": int, "count": int, "function": str}),  # an answer comes late
+    "http-timeout": (ACTOR, {"count": int, "delay_ms": int, "route": str}),  # never reaches the route
+    "http-refused": (ACTOR, {"count": int, "route": str}),  # connection refused at once
+    "http-5xx": (ACTOR, {"status": int, "count": int, "route": str}),  # the server answers 5xx
+    "http-slow": (ACTOR, {"delay_ms": int, "count": int, "route": str}),  # the response comes late
+    "http-lost-response": (ACTOR, {"count": int, "route": str}),  # the server acts, the answer is lost
+    "rpc-drop": (ACTOR, {"count": int}),                 # the call never reaches its callee
+    "rpc-delay": (ACTOR, {"delay_ms": int, "count": int}),  # the call reaches its callee late
+    "rpc-target-down": (ACTOR, {"duration_ms": int}),    # its calls fail as if the callee were down
 }
+# The world faults, by the interface of the calls they hit (``WorldCall.interface``): a
+# kind's prefix names it. Triggered by time (``at_ms``, else from when it is injected), a
+# world fault then hits its target's next ``count`` (default 1) matching calls, or, with
+# ``duration_ms``, every matching call for that long (no duration_ms: to the run's end).
+# The world is outside the actor, so a world fault is bound to no incarnation and never
+# missed: one that met no matching call by the end of the run stays pending.
+_WORLD_INTERFACES = {"store": "store", "fs": "filesystem", "http": "http-client", "rpc": "rpc"}
+WORLD_KINDS: dict[str, str] = {kind: _WORLD_INTERFACES[kind.partition("-")[0]] for kind in KINDS
+                               if kind.partition("-")[0] in _WORLD_INTERFACES}
+# The functions of each world interface, by their WIT names (both eras'), and those each
+# world kind hits (a ``function`` parameter narrows them to one).
+WORLD_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "store": ("new", "store", "get", "exists", "label", "get-by-label", "remove-label", "remove-from-label",
+              "store-at-label", "replace-content-at-label", "replace-at-label", "list-all-content",
+              "calculate-total-size", "list-labels"),
+    "filesystem": ("read-file", "write-file", "list-files", "delete-file", "create-dir", "delete-dir",
+                   "path-exists", "execute-command", "execute-nix-command"),
+    "http-client": ("send-http",),
+    "rpc": ("call",),
+}
+STORE_WRITES = ("store", "label", "remove-label", "remove-from-label", "store-at-label", "replace-content-at-label",
+                "replace-at-label")
+WORLD_HITS: dict[str, tuple[str, ...]] = {
+    kind: {"store-lost-write": STORE_WRITES, "store-corrupt-read": ("get",),
+           "fs-full": ("write-file", "create-dir")}.get(kind, WORLD_FUNCTIONS[interface])
+    for kind, interface in WORLD_KINDS.items()}
 # Kinds applied to the next matching call or message; the others act at once.
 ON_CALL_KINDS = frozenset({"trap", "err", "init-trap", "init-err", "hang", "slow"})
 ON_MESSAGE_KINDS = frozenset({"drop", "delay", "duplicate", "reorder"})
@@ -195,4 +242,4 @@ def fault(kind: str, target: str | None = None, *, link: tuple[str, str] | None 
     return fault_from_dict(raw, source="fault()")
 
 
-__all__ = ["Fault", "FaultSchedule", "KINDS", "OUTSIDE", "fault", "fault_from_dict"]
+__all__ = ["Fault", "FaultSchedule", "KINDS", "OUTSIDE", "WORLD_KINDS", "fault", "fault_from_dict"]

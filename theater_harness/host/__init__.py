@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import calls, message_server, random, runtime, store, supervisor, supervisor_handlers, timer, timing
+from . import calls, message_server, random, rpc, runtime, store, supervisor, supervisor_handlers, timer, timing
+from . import environment, filesystem, http_client
 from .message_server import close_channels_of
 from .timer import cancel_timers_of
 
@@ -19,7 +20,11 @@ HOST_FUNCTIONS: dict[str, dict[str, Any]] = {
     "random": random.FUNCTIONS,
     "supervisor": supervisor.FUNCTIONS,
     "store": store.FUNCTIONS,
+    "filesystem": filesystem.FUNCTIONS,
+    "environment": environment.FUNCTIONS,
+    "http-client": http_client.FUNCTIONS,
     "timer": timer.FUNCTIONS,
+    "rpc": rpc.FUNCTIONS,
 }
 
 # Host calls that give an incarnation resources of its own: a replayed incarnation (its
@@ -28,7 +33,7 @@ REPLAYED_EFFECTS = frozenset({("timer", "set-interval"), ("timer", "clear-interv
                               ("message-server-host", "register")})
 
 # Mailbox items by kind: each handler makes one export call into the actor.
-ITEMS = {**message_server.ITEMS, **supervisor_handlers.ITEMS, **timer.ITEMS, **calls.ITEMS}
+ITEMS = {**message_server.ITEMS, **supervisor_handlers.ITEMS, **timer.ITEMS, **calls.ITEMS, **rpc.ITEMS}
 
 
 def undeliverable(rt: Any, actor: Any, item: tuple) -> None:
@@ -37,6 +42,8 @@ def undeliverable(rt: Any, actor: Any, item: tuple) -> None:
         timer.undeliverable(rt, actor, item)
     elif item[0] == "call":
         calls.undeliverable(rt, actor, item)
+    elif item[0] == "rpc":
+        rpc.undeliverable(rt, actor, item)
     else:
         message_server.undeliverable(rt, actor, item)
 

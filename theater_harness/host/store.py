@@ -23,6 +23,16 @@ a label that does not exist is not an error; ``get-by-label`` gives ``none`` for
 depend on the order things were stored in; ``calculate-total-size`` is the bytes of the
 store's content (labels not counted).
 
+Both ABIs have the store. The component era's (Theater's WIT, `theater:simple/store`) has
+the same functions, but its content refs are records ``{hash: string}`` (served under
+``wasm._wit.HOST_NAMES``), and one more, ``remove-from-label(store, label, ref)``: the label
+is removed if it points to ``ref``, else nothing happens (Theater's
+``ContentStore::remove_from_label``; its component-era handler declared it in the WIT but
+did not link it). The packr store has no ``remove-from-label`` (``theater-handler-store``
+@TH). Every call, of either era, passes the world's choke point (``world_calls``): it is
+recorded (a ``world`` trace record) and is where store faults enter. A ``World``'s
+``stores`` fill the stores before the run (``seed``).
+
 Arguments may be plain Python values or packr values (``String``, ``Bytes``: subclasses of
 ``str`` and ``bytes``); the stores keep and return plain ``str`` and ``bytes``.
 
@@ -40,7 +50,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..limits import charge_message
+from ..wasm._wit import HOST_NAMES
+from .world_calls import charge, world_function, world_functions
 
 MAX_STORES = 10_000
 MAX_STORE_BYTES = 256 << 20
@@ -92,13 +103,6 @@ def _name_problem(what: str, text: str) -> str | None:
     if _size(text) > MAX_NAME_BYTES:
         return f"a {what} is at most {MAX_NAME_BYTES} bytes, got {_size(text)}"
     return None
-
-
-def _charge(rt: Any, actor: Any, function: str, size: int) -> None:
-    """What an actor hands the store in one call counts as a message it sends (limits.py);
-    probes (Python-side actors of tests) are not bounded."""
-    if actor is not None and actor.probe is None:
-        charge_message(rt, actor, f"store.{function}", size)
 
 
 def _writable(rt: Any, store_id: str) -> tuple[ContentStore | None, str | None]:
@@ -181,7 +185,7 @@ def new(rt: Any, actor: Any) -> tuple[bool, Any]:
 
 def store(rt: Any, actor: Any, store_id: str, content: bytes) -> tuple[bool, Any]:
     store_id, content = str(store_id), bytes(content)
-    _charge(rt, actor, "store", len(content))
+    charge(rt, actor, "store", "store", len(content))
     target, error = _writable(rt, store_id)
     if error is None:
         ref, error = _put(rt, target, content)
@@ -218,7 +222,7 @@ def _label(rt: Any, actor: Any, function: str, store_id: str, name: str, ref: st
     problem = _name_problem("label", name)
     if problem is not None:
         return (False, problem)
-    _charge(rt, actor, function, _size(name))
+    charge(rt, actor, "store", function, _size(name))
     target = _existing(rt, store_id)
     if target is None or ref not in target.content:
         return (False, _missing(ref))
@@ -257,7 +261,7 @@ def _store_at(rt: Any, actor: Any, function: str, store_id: str, name: str, cont
     problem = _name_problem("label", name)
     if problem is not None:
         return (False, problem)
-    _charge(rt, actor, function, len(content) + _size(name))
+    charge(rt, actor, "store", function, len(content) + _size(name))
     target, error = _writable(rt, store_id)
     if error is None:
         ref, error = _put(rt, target, content)
@@ -281,18 +285,85 @@ def list_labels(rt: Any, actor: Any, store_id: str) -> tuple[bool, Any]:
     return (True, sorted(target.labels) if target is not None else [])
 
 
+def seed(rt: Any, store_id: str, name: str, content: bytes) -> None:
+    """Store ``content`` at label ``name`` of store ``store_id`` before the run starts (a
+    ``World``'s ``stores``); no actor asked, so nothing is recorded or charged."""
+    target, error = _writable(rt, store_id)
+    if error is None:
+        ref, error = _put(rt, target, content)
+    if error is None:
+        error = _point(rt, target, name, ref)
+    if error is not None:
+        raise ValueError(f"the world's store {store_id!r}, label {name!r}: {error}")
+
+
+# --- the component era: content refs are records ------------------------------------------
+
+
+def remove_from_label(rt: Any, actor: Any, store_id: str, name: str, ref: str) -> tuple[bool, Any]:
+    """Remove the label if it points to ``ref``; else (or without the label) do nothing."""
+    target = _existing(rt, str(store_id))
+    if target is not None and target.labels.get(str(name)) == str(ref):
+        return remove_label(rt, actor, store_id, name)
+    return (True, None)
+
+
+def _with_records(fn: Any, *, ref_at: int | None = None, lift: Any = None) -> Any:
+    """``fn`` for the component era, whose content refs are records ``{hash: string}``:
+    the ref argument at ``ref_at`` becomes its hash, and ``lift`` makes records of the
+    refs of an ok answer."""
+    def component_era(rt: Any, actor: Any, *args: Any) -> tuple[bool, Any]:
+        if ref_at is not None:
+            args = (*args[:ref_at], args[ref_at]["hash"], *args[ref_at + 1:])
+        ok, value = fn(rt, actor, *args)
+        return (ok, lift(value)) if ok and lift is not None else (ok, value)
+    component_era.__name__ = fn.__name__
+    component_era.__doc__ = fn.__doc__
+    return component_era
+
+
+def _record(ref: str) -> dict:
+    return {"hash": ref}
+
+
+def _record_or_none(ref: str | None) -> dict | None:
+    return None if ref is None else {"hash": ref}
+
+
+def _records(refs: list[str]) -> list[dict]:
+    return [{"hash": ref} for ref in refs]
+
+
+# The packr era's functions (refs are strings) under their names; the component era's
+# that differ (refs are records) under ``HOST_NAMES`` (``wasm._wit``). Every one is a
+# world function: recorded, and faultable, alike.
 FUNCTIONS = {
-    "new": new,
-    "store": store,
-    "get": get,
-    "exists": exists,
-    "label": label,
-    "get-by-label": get_by_label,
-    "remove-label": remove_label,
-    "store-at-label": store_at_label,
-    "replace-content-at-label": replace_content_at_label,
-    "replace-at-label": replace_at_label,
-    "list-all-content": list_all_content,
-    "calculate-total-size": calculate_total_size,
-    "list-labels": list_labels,
+    **world_functions("store", {
+        "new": new,
+        "store": store,
+        "get": get,
+        "exists": exists,
+        "label": label,
+        "get-by-label": get_by_label,
+        "remove-label": remove_label,
+        "store-at-label": store_at_label,
+        "replace-content-at-label": replace_content_at_label,
+        "replace-at-label": replace_at_label,
+        "list-all-content": list_all_content,
+        "calculate-total-size": calculate_total_size,
+        "list-labels": list_labels,
+    }),
+    **{HOST_NAMES["store", name]: world_function("store", name, _with_records(fn, ref_at=ref_at, lift=lift))
+       for name, fn, ref_at, lift in (
+           ("store", store, None, _record),
+           ("get", get, 1, None),
+           ("exists", exists, 1, None),
+           ("label", label, 2, None),
+           ("get-by-label", get_by_label, None, _record_or_none),
+           ("remove-from-label", remove_from_label, 2, None),
+           ("store-at-label", store_at_label, None, _record),
+           ("replace-content-at-label", replace_content_at_label, None, _record),
+           ("replace-at-label", replace_at_label, 2, None),
+           ("list-all-content", list_all_content, None, _records),
+       )},
 }

@@ -16,21 +16,23 @@ def now(rt: Any, actor: Any) -> int:
     return rt.epoch_ms + rt.now
 
 
-def _wait_until(rt: Any, actor: Any, when: int) -> Any:
+def wait_until(rt: Any, actor: Any, when: int, value: Any = (True, None)) -> Any:
+    """``value`` as the answer of ``actor``'s blocking host call, at virtual time ``when``
+    (at once if that is not later than now): a wait the caller's call is suspended on."""
     if when <= rt.now:
-        return (True, None)
+        return value
     wait = rt.wait(actor)
-    timer = rt.scheduler.at(when, wait.finish, (True, None), priority=TIMER)
+    timer = rt.scheduler.at(when, wait.finish, value, priority=TIMER)
     wait.on_abandon.append(lambda: rt.scheduler.cancel(timer))
     return wait
 
 
 def sleep(rt: Any, actor: Any, duration: int) -> tuple[bool, Any]:
-    return _wait_until(rt, actor, rt.now + duration)
+    return wait_until(rt, actor, rt.now + duration)
 
 
 def deadline(rt: Any, actor: Any, timestamp: int) -> tuple[bool, Any]:
-    return _wait_until(rt, actor, timestamp - rt.epoch_ms)
+    return wait_until(rt, actor, timestamp - rt.epoch_ms)
 
 
 FUNCTIONS = {"now": now, "sleep": sleep, "deadline": deadline}

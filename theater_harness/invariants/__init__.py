@@ -6,26 +6,29 @@ returns the violations it finds (an empty list when the rule holds).
 
 Each rule follows SPEC section 7 (and OTP's ``supervisor`` for the supervision ones):
 strategy conformance, restart types, restart intensity, supervisor restarts, failure
-isolation, state recovery, no orphans, reverse-order shutdown, chain integrity, messages; determinism is
-checked by running the same thing twice (``check_determinism``).
+isolation, state recovery, no orphans, reverse-order shutdown, chain integrity, messages; and the
+outside world's (store durability, HTTP outcomes); determinism is checked by running the
+same thing twice (``check_determinism``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping
 
-from ._chain import check_chain_integrity
+from ._chain import ChainIntegrity, check_chain_integrity
+from ._check import Pass, check
 from ._determinism import check_determinism
-from ._intensity import check_intensity
-from ._isolation import check_failure_isolation
-from ._messages import check_messages
-from ._records import records_of, shared_actors
-from ._recovery import check_state_recovery
-from ._restart_types import check_restart_types
-from ._shutdown import check_no_orphans, check_reverse_order_shutdown
-from ._strategy import check_strategy_conformance
-from ._supervisor_restart import check_supervisor_restart
+from ._intensity import Intensity, check_intensity
+from ._isolation import FailureIsolation, check_failure_isolation
+from ._messages import Messages, check_messages
+from ._records import records_of
+from ._recovery import StateRecovery, check_state_recovery
+from ._restart_types import RestartTypes, check_restart_types
+from ._shutdown import NoOrphans, ReverseOrderShutdown, check_no_orphans, check_reverse_order_shutdown
+from ._strategy import StrategyConformance, check_strategy_conformance
+from ._supervisor_restart import SupervisorRestart, check_supervisor_restart
 from ._violation import Violation
+from ._world import HttpOutcomes, StoreDurability, check_http_outcomes, check_store_durability
 
 # name -> check, for every invariant of a single trace (determinism needs runs, not a trace)
 INVARIANTS: dict[str, Callable[..., list[Violation]]] = {
@@ -39,6 +42,23 @@ INVARIANTS: dict[str, Callable[..., list[Violation]]] = {
     "reverse_order_shutdown": check_reverse_order_shutdown,
     "chain_integrity": check_chain_integrity,
     "messages": check_messages,
+    "store_durability": check_store_durability,
+    "http_outcomes": check_http_outcomes,
+}
+# name -> the pass that checks it (``_check``): ``check_all`` walks the trace once for all
+_PASSES: dict[str, type[Pass]] = {
+    "strategy_conformance": StrategyConformance,
+    "restart_types": RestartTypes,
+    "intensity": Intensity,
+    "supervisor_restart": SupervisorRestart,
+    "failure_isolation": FailureIsolation,
+    "state_recovery": StateRecovery,
+    "no_orphans": NoOrphans,
+    "reverse_order_shutdown": ReverseOrderShutdown,
+    "chain_integrity": ChainIntegrity,
+    "messages": Messages,
+    "store_durability": StoreDurability,
+    "http_outcomes": HttpOutcomes,
 }
 
 
@@ -48,14 +68,16 @@ def check_all(source: Any, *, policies: Mapping[str, Mapping[str, Any]] | None =
     ``Runtime``, a ``Trace``, its JSON or its records); the violations of each, in that
     order. ``policies`` gives supervisors that declare none (guest supervisors) the policy
     to check them against, by name or id:
-    ``{"sup": {"strategy": "one_for_one", "intensity": 3, "period_ms": 5000}}``."""
+    ``{"sup": {"strategy": "one_for_one", "intensity": 3, "period_ms": 5000}}``.
+
+    One walk over the records checks them all. A ``Runtime``'s (or a ``Trace``'s) walk
+    stays with its trace: checked again, it reads only the records added since, and a
+    run checked before a checkpoint is checked in each fork from there (``_check``)."""
     names = list(INVARIANTS) if only is None else list(only)
     unknown = [n for n in names if n not in INVARIANTS]
     if unknown:
         raise ValueError(f"unknown invariant {unknown[0]!r}; invariants: {', '.join(INVARIANTS)}")
-    records = records_of(source)
-    with shared_actors(records):
-        return [v for name in names for v in INVARIANTS[name](records, policies=policies)]
+    return check([_PASSES[name] for name in names], source, policies)
 
 
 class InvariantViolation(AssertionError):
@@ -91,6 +113,8 @@ __all__ = [
     "check_restart_types",
     "check_reverse_order_shutdown",
     "check_state_recovery",
+    "check_store_durability",
+    "check_http_outcomes",
     "check_strategy_conformance",
     "check_supervisor_restart",
     "records_of",

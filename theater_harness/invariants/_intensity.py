@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..supervision.intensity import add_restart, in_period
-from ._records import Actors, actors_of, records_of
-from ._responses import Response, policies_of, responses
+from ._check import Pass, check
+from ._records import Actors
+from ._responses import Response
 from ._violation import Violation
 
 NAME = "intensity"
@@ -23,26 +24,28 @@ def check_intensity(records: Any, *, policies: Mapping[str, Mapping] | None = No
     ``shutdown``, cause ``escalated``); an escalation must be due; and the restarts it actually made (one per
     response, at its decision time) never number more than ``intensity`` in any window.
     A supervisor's restart history starts empty with each of its incarnations."""
-    records = records_of(records)
-    actors = actors_of(records)
-    exits: dict[str, list[dict]] = {}
-    for r in records:
-        if r["kind"] == "exit":
-            exits.setdefault(r["actor"], []).append(r)
-    histories: dict[tuple[str, int], tuple[int, ...]] = {}  # (supervisor, generation) -> restart times
-    found = []
-    for resp in responses(records, actors, policies_of(actors, policies)):
-        key = (resp.supervisor, resp.generation)
-        violation = _escalation(resp, actors, exits.get(resp.supervisor, []), histories.get(key, ()))
-        if resp.restarts:
-            history, exceeded = add_restart(histories.get(key, ()), resp.time_ms, resp.policy.intensity,
-                                            resp.policy.period_ms, resp.policy.resolution_ms)
-            histories[key] = history
-            if exceeded and violation is None:
-                violation = _too_many(resp, actors, history)
-        if violation is not None:
-            found.append(violation)
-    return found
+    return check([Intensity], records, policies)
+
+
+class Intensity(Pass):
+    uses_responses = True
+
+    def violations(self) -> list[Violation]:
+        exits = self.checker.responses.exits  # every exit of a supervisor with a policy
+        histories: dict[tuple[str, int], tuple[int, ...]] = {}  # (supervisor, generation) -> restart times
+        found = []
+        for resp in self.checker.responses.final():
+            key = (resp.supervisor, resp.generation)
+            violation = _escalation(resp, self.actors, exits.get(resp.supervisor, []), histories.get(key, ()))
+            if resp.restarts:
+                history, exceeded = add_restart(histories.get(key, ()), resp.time_ms, resp.policy.intensity,
+                                                resp.policy.period_ms, resp.policy.resolution_ms)
+                histories[key] = history
+                if exceeded and violation is None:
+                    violation = _too_many(resp, self.actors, history)
+            if violation is not None:
+                found.append(violation)
+        return found
 
 
 def _escalation(resp: Response, actors: Actors, sup_exits: list[dict], history: tuple[int, ...]) -> Violation | None:

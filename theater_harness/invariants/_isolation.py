@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import Actors, actors_of, records_of
-from ._responses import Response, policies_of, responses
+from ._check import Pass, check
+from ._records import Actors
+from ._responses import Response
 from ._violation import Violation
 
 NAME = "failure_isolation"
@@ -18,27 +19,34 @@ def check_failure_isolation(records: Any, *, policies: Mapping[str, Mapping] | N
     """Every actor a supervisor stops (cause ``supervisor``) or restarts in its response to
     a child's end lies in that end's affected set. (What the response window is, and why
     deliberate actions in later calls are not part of it: see ``_responses``.)"""
-    records = records_of(records)
-    actors = actors_of(records)
-    found = []
-    for resp in responses(records, actors, policies_of(actors, policies)):
-        affected = affected_set(resp, actors)
-        outside = [r for r in sorted(resp.stops + resp.restarts, key=lambda r: r["seq"]) if r["actor"] not in affected]
-        if not outside:
-            continue
-        stopped = [r["actor"] for r in outside if r["kind"] == "exit"]
-        restarted = [r["actor"] for r in outside if r["kind"] == "restart"]
-        did = " and ".join(part for part in (
-            f"stopped {actors.labels(stopped)}" if stopped else "",
-            f"restarted {actors.labels(restarted)}" if restarted else "") if part)
-        planned = sorted(affected, key=lambda a: actors.info[a].spawn["seq"] if a in actors else 0)
-        message = (f"the end of {actors.label(resp.child)} under {actors.label(resp.supervisor)} "
-                   f"({resp.policy.describe()}) {did}, outside its affected set {actors.labels(planned)} "
-                   f"({resp.expected.why})")
-        offenders = tuple(dict.fromkeys(r["actor"] for r in outside))
-        found.append(Violation(NAME, outside[0]["t"], (resp.supervisor, resp.child) + offenders, message,
-                               (resp.failure,) + tuple(outside)))
-    return found
+    return check([FailureIsolation], records, policies)
+
+
+class FailureIsolation(Pass):
+    uses_responses = True
+
+    def violations(self) -> list[Violation]:
+        found = (_isolated(resp, self.actors) for resp in self.checker.responses.final())
+        return [v for v in found if v is not None]
+
+
+def _isolated(resp: Response, actors: Actors) -> Violation | None:
+    affected = affected_set(resp, actors)
+    outside = [r for r in sorted(resp.stops + resp.restarts, key=lambda r: r["seq"]) if r["actor"] not in affected]
+    if not outside:
+        return None
+    stopped = [r["actor"] for r in outside if r["kind"] == "exit"]
+    restarted = [r["actor"] for r in outside if r["kind"] == "restart"]
+    did = " and ".join(part for part in (
+        f"stopped {actors.labels(stopped)}" if stopped else "",
+        f"restarted {actors.labels(restarted)}" if restarted else "") if part)
+    planned = sorted(affected, key=lambda a: actors.info[a].spawn["seq"] if a in actors else 0)
+    message = (f"the end of {actors.label(resp.child)} under {actors.label(resp.supervisor)} "
+               f"({resp.policy.describe()}) {did}, outside its affected set {actors.labels(planned)} "
+               f"({resp.expected.why})")
+    offenders = tuple(dict.fromkeys(r["actor"] for r in outside))
+    return Violation(NAME, outside[0]["t"], (resp.supervisor, resp.child) + offenders, message,
+                     (resp.failure,) + tuple(outside))
 
 
 def affected_set(resp: Response, actors: Actors) -> set[str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ._records import Actors, actors_of, fault_kind, records_of
+from ._check import Pass, check
+from ._records import Actors, fault_kind
 from ._violation import Violation
 
 NAME = "messages"
@@ -20,6 +21,7 @@ OUTSIDE = "outside"
 class _Message:
     """One send or request and what became of it."""
 
+    number: int  # its place among the messages, in the order the trace first names them
     sent: dict | None = None
     duplicated: dict | None = None  # the duplicate fault that fired for it
     deliveries: list[dict] = field(default_factory=list)
@@ -40,24 +42,64 @@ def check_messages(records: Any, *, policies: Mapping[str, Mapping] | None = Non
     """Every send (by its message number) and request (by its id), from what the trace
     records of it: ``send``/``request``, ``deliver``, ``drop``, ``reply``, ``request-failed``,
     and a ``fault`` of kind ``duplicate`` right after the send on the same link."""
-    records = records_of(records)
-    actors = actors_of(records)
-    messages: dict[tuple[str, Any], _Message] = {}  # ("message" | "request", number or id) -> its story
-    for i, r in enumerate(records):
-        kind = r["kind"]
-        if kind in ("send", "request"):
-            message = messages.setdefault(_key(r), _Message())
-            message.sent = r
-            following = records[i + 1] if i + 1 < len(records) else None
-            if following is not None and _duplicates(following, r):
-                message.duplicated = following
-        elif kind in ("deliver", "drop") and ("msg" in r or "request" in r):  # not a channel's
-            message = messages.setdefault(_key(r), _Message())
-            (message.deliveries if kind == "deliver" else message.drops).append(r)
-        elif kind in ("reply", "request-failed"):
-            messages.setdefault(("request", r.get("request")), _Message()).outcomes.append(r)
-    found = [v for (what, key), message in messages.items() for v in _judge(f"{what} {key}", message, actors)]
-    return sorted(found, key=lambda v: v.evidence[-1]["seq"])
+    return check([Messages], records, policies)
+
+
+class Messages(Pass):
+    """Each message's story, judged again when it goes on: a run sends many, and a check
+    of a trace that grew reads only the stories of the messages its new records name."""
+
+    def __init__(self, checker: Any):
+        super().__init__(checker)
+        self.messages: dict[tuple[str, Any], _Message] = {}  # ("message" | "request", number or id) -> its story
+        self.sent: tuple[int, _Message, dict] | None = None  # the last send: (its place, its message, its record)
+        self.verdicts: dict[tuple[str, Any], list[Violation]] = {}  # the broken ones, as last judged
+        self.changed: set[tuple[str, Any]] = set()  # those whose story went on since
+
+    def story(self, key: tuple[str, Any]) -> _Message:
+        message = self.messages.get(key)
+        if message is None:
+            message = self.messages[key] = _Message(len(self.messages))
+        self.changed.add(key)
+        return message
+
+    def on_send(self, r: dict) -> None:
+        message = self.story(_key(r))
+        message.sent = r
+        self.sent = (self.checker.at, message, r)
+
+    on_request = on_send
+
+    def on_fault(self, r: dict) -> None:
+        """A duplicate fault fires right after the send it copies (the very next record)."""
+        if self.sent is not None and self.sent[0] + 1 == self.checker.at and _duplicates(r, self.sent[2]):
+            self.sent[1].duplicated = r
+
+    on_duplicate = on_fault  # older traces: the record's kind is the fault's
+
+    def on_deliver(self, r: dict) -> None:
+        if "msg" in r or "request" in r:  # not a channel's
+            self.story(_key(r)).deliveries.append(r)
+
+    def on_drop(self, r: dict) -> None:
+        if "msg" in r or "request" in r:
+            self.story(_key(r)).drops.append(r)
+
+    def on_reply(self, r: dict) -> None:
+        self.story(("request", r.get("request"))).outcomes.append(r)
+
+    on_request_failed = on_reply
+
+    def violations(self) -> list[Violation]:
+        for key in self.changed:
+            found = _judge(f"{key[0]} {key[1]}", self.messages[key], self.actors)
+            if found:
+                self.verdicts[key] = found
+            else:
+                self.verdicts.pop(key, None)
+        self.changed.clear()  # a cache of what judging every story again would give
+        found = [(v, self.messages[key].number) for key, vs in self.verdicts.items() for v in vs]
+        return [v for v, _ in sorted(found, key=lambda x: (x[0].evidence[-1]["seq"], x[1]))]
 
 
 def _key(record: dict) -> tuple[str, Any]:

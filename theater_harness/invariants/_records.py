@@ -3,12 +3,14 @@ and the few facts the invariants read out of Theater's event data."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from dataclasses import dataclass
-from typing import Any, Iterator, Iterable
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any, Iterable
 
 from ..exit import CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, NORMAL, SHUTDOWN  # noqa: F401  (causes: re-exported)
+from ._violation import Violation
 
 NOT_ABNORMAL = (NORMAL, SHUTDOWN)  # exit kinds that are not failures (OTP: normal, shutdown)
 INIT = "theater:simple/actor.init"
@@ -67,22 +69,32 @@ class ActorInfo:
 
 
 class Actors:
-    """The actors of a trace: who they are, who supervises whom, in start order."""
+    """The actors of a trace: who they are, who supervises whom, in start order. It grows
+    with the spawn records it is given (``on_spawn``), so that a check can read a trace a
+    piece at a time.
 
-    def __init__(self, records: Iterable[dict]):
+    Labels name actors in messages: the actor's name, with its id's head when the name is
+    not unique in the trace. Whether it is depends on spawns still to come, so ``label``
+    writes a mark that ``resolve`` turns into the label once every record is in."""
+
+    def __init__(self, records: Iterable[dict] = ()):
         self.info: dict[str, ActorInfo] = {}
         self.children: dict[str, list[str]] = {}  # parent id -> child ids, in start order
+        self._names: Counter[str] = Counter()
         for r in records:
-            if r["kind"] != "spawn":
-                continue
-            a = ActorInfo(r["actor"], r.get("name", r["actor"]), r.get("parent"), r.get("restart", "permanent"),
-                          r.get("recovery", "init"), r.get("init_state"), r.get("supervision"), r)
-            self.info[a.id] = a
-            self.children.setdefault(a.id, [])
-            if a.parent is not None:
-                self.children.setdefault(a.parent, []).append(a.id)
-        names = [a.name for a in self.info.values()]
-        self._unique = {n for n in names if names.count(n) == 1}
+            if r["kind"] == "spawn":
+                self.on_spawn(r)
+
+    def on_spawn(self, r: dict) -> None:
+        a = ActorInfo(r["actor"], r.get("name", r["actor"]), r.get("parent"), r.get("restart", "permanent"),
+                      r.get("recovery", "init"), r.get("init_state"), r.get("supervision"), r)
+        if a.id in self.info:
+            self._names[self.info[a.id].name] -= 1
+        self.info[a.id] = a
+        self._names[a.name] += 1
+        self.children.setdefault(a.id, [])
+        if a.parent is not None:
+            self.children.setdefault(a.parent, []).append(a.id)
 
     def __contains__(self, actor_id: str) -> bool:
         return actor_id in self.info
@@ -100,47 +112,48 @@ class Actors:
         return out
 
     def label(self, actor_id: str | None) -> str:
-        """A readable name: the actor's name, with its id's head when the name is not unique."""
-        if actor_id is None:
-            return "the outside"
-        info = self.info.get(actor_id)
-        if info is None:
-            return actor_id
-        return info.name if info.name in self._unique else f"{info.name}#{actor_id[:8]}"
+        """A readable name for a message (a mark until ``resolve``): the actor's name, with
+        its id's head when the name is not unique."""
+        return "the outside" if actor_id is None else f"{_MARK}{actor_id}{_MARK}"
 
     def labels(self, ids: Iterable[str]) -> str:
         return "[" + ", ".join(self.label(i) for i in ids) + "]"
 
+    def resolve(self, violation: Violation) -> Violation:
+        """The violation with the labels in its message as the trace so far has them."""
+        if _MARK not in violation.message:
+            return violation
+        return replace(violation, message=_MARKED.sub(lambda m: self._label(m[1]), violation.message))
 
-_SHARED: list = [None, None]  # while check_all runs: the records all its invariants read, their Actors
-
-
-@contextlib.contextmanager
-def shared_actors(records: list[dict]) -> Iterator[None]:
-    """While the block runs, ``actors_of(records)`` makes ``Actors(records)`` once: the
-    invariants of one ``check_all`` read the same records, unchanged."""
-    previous = list(_SHARED)
-    _SHARED[:] = [records, None]
-    try:
-        yield
-    finally:
-        _SHARED[:] = previous
+    def _label(self, actor_id: str) -> str:
+        info = self.info.get(actor_id)
+        if info is None:
+            return actor_id
+        return info.name if self._names[info.name] == 1 else f"{info.name}#{actor_id[:8]}"
 
 
-def actors_of(records: list[dict]) -> Actors:
-    """``Actors(records)``; shared by the invariants of one ``check_all`` (``shared_actors``)."""
-    if _SHARED[0] is not records:
-        return Actors(records)
-    if _SHARED[1] is None:
-        _SHARED[1] = Actors(records)
-    return _SHARED[1]
+_MARK = "\x00@"  # brackets an actor id in a message until resolve() labels it (ids hold no such text)
+_MARKED = re.compile(f"{_MARK}(.*?){_MARK}", re.DOTALL)
 
 
-def wasm_event(record: dict) -> tuple[str, str, Any] | None:
+def wasm_event(record: dict) -> tuple[str, str] | None:
     """For a ``wasm`` event record: (``WasmCall`` | ``WasmResult`` | ``WasmError``, the
-    function name, the event body); None for other events."""
+    function name); None for other events."""
     if record.get("event_type") != "wasm" or not isinstance(record.get("data"), str):
         return None
+    head = _WASM_HEAD.match(record["data"])
+    if head is not None:
+        return head[1], head[2]
+    body = _wasm_body(record)  # the same JSON, spelled otherwise
+    return None if body is None else body[:2]
+
+
+# The head of the event data the harness writes (``chain.wasm_call_data`` and its
+# siblings), read without parsing the rest: a list of every byte of the call's input.
+_WASM_HEAD = re.compile(r'\{"category":"Wasm","(WasmCall|WasmResult|WasmError)":\{"function_name":"([^"\\]*)"')
+
+
+def _wasm_body(record: dict) -> tuple[str, str, dict] | None:
     try:
         data = json.loads(record["data"])
     except ValueError:
@@ -151,9 +164,11 @@ def wasm_event(record: dict) -> tuple[str, str, Any] | None:
     return None
 
 
-def call_params(body: dict) -> Any:
-    """A ``WasmCall``'s params (JSON text as a list of byte values), decoded; None if not JSON."""
+def call_params(record: dict) -> Any:
+    """A ``WasmCall`` event's params (JSON text as a list of byte values), decoded; None
+    if not JSON."""
+    body = _wasm_body(record)
     try:
-        return json.loads(bytes(body.get("params", [])))
+        return None if body is None else json.loads(bytes(body[2].get("params", [])))
     except ValueError:
         return None

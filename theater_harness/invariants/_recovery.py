@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ._records import Actors, actors_of, fault_kind, records_of
+from ._check import Pass, check
+from ._records import Actors, fault_kind
 from ._violation import Violation
 
 NAME = "state_recovery"
@@ -32,35 +33,51 @@ def check_state_recovery(records: Any, *, policies: Mapping[str, Mapping] | None
     record's ``init_state`` (init) or the state of its previous exit (last, replay); a
     ``replay`` record with divergences is a violation of its own. A start record without
     a state digest (traces of older runtimes) cannot be judged and is passed over."""
-    records = records_of(records)
-    actors = actors_of(records)
-    last_exit: dict[str, dict] = {}
-    following: dict[str, _Restart] = {}
-    found: list[Violation] = []
+    return check([StateRecovery], records, policies)
 
-    def finish(actor: str) -> None:
-        found.extend(_judge(following.pop(actor), actors))
 
-    for r in records:
-        kind, actor = r["kind"], r.get("actor")
-        if kind in ("exit", "restart") and actor in following:
-            finish(actor)  # the next exit or restart: nothing more will come of this one
-        if kind == "exit":
-            last_exit[actor] = r
-        elif kind == "restart":
-            following[actor] = _Restart(r, last_exit.get(actor))
-        elif kind == "start" and actor in following:
-            following[actor].start = r
-            if following[actor].restart.get("recovery") != "replay":
-                finish(actor)
-        elif kind == "replay" and actor in following:
-            following[actor].replay = r
-            finish(actor)
-        elif fault_kind(r) == "corrupt-state" and r.get("target") in following:
-            following[r["target"]].fault = r
-    for actor in list(following):
-        finish(actor)
-    return found
+class StateRecovery(Pass):
+    def __init__(self, checker: Any):
+        super().__init__(checker)
+        self.last_exit: dict[str, dict] = {}
+        self.following: dict[str, _Restart] = {}  # actor -> its restart, until its incarnation started
+        self.found: list[Violation] = []
+
+    def finish(self, actor: str) -> None:
+        self.found.extend(_judge(self.following.pop(actor), self.actors))
+
+    def on_exit(self, r: dict) -> None:
+        if r["actor"] in self.following:
+            self.finish(r["actor"])  # nothing more will come of that restart
+        self.last_exit[r["actor"]] = r
+
+    def on_restart(self, r: dict) -> None:
+        if r["actor"] in self.following:
+            self.finish(r["actor"])
+        self.following[r["actor"]] = _Restart(r, self.last_exit.get(r["actor"]))
+
+    def on_start(self, r: dict) -> None:
+        x = self.following.get(r.get("actor"))
+        if x is not None:
+            x.start = r
+            if x.restart.get("recovery") != "replay":
+                self.finish(r["actor"])
+
+    def on_replay(self, r: dict) -> None:
+        x = self.following.get(r.get("actor"))
+        if x is not None:
+            x.replay = r
+            self.finish(r["actor"])
+
+    def on_fault(self, r: dict) -> None:
+        if fault_kind(r) == "corrupt-state" and r.get("target") in self.following:
+            self.following[r["target"]].fault = r
+
+    on_corrupt_state = on_fault  # older traces: the record's kind is the fault's
+
+    def violations(self) -> list[Violation]:
+        """What was found, and the restarts still followed as they stand."""
+        return self.found + [v for x in self.following.values() for v in _judge(x, self.actors)]
 
 
 def _judge(x: _Restart, actors: Actors) -> list[Violation]:

@@ -32,14 +32,14 @@ start afresh with each incarnation of the supervisor, as a new OTP supervisor pr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from ..supervision.intensity import add_restart
 from ..supervision.spec import STRATEGIES
 from ..supervision.strategy import Child, plan, should_restart
 from ..supervision.supervisor import SUPERVISOR_RESTARTED  # noqa: F401  (re-exported to the other checks)
-from ._records import (CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, INIT, Actors, abnormal, call_params, cause,
+from ._records import (CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, INIT, abnormal, call_params, cause,
                        wasm_event)
 
 HANDLER = "supervisor-handlers.handle-child-"
@@ -90,22 +90,9 @@ def policy_from(table: Mapping[str, Any], where: str) -> Policy:
                   tuple(patterns), values["auto_shutdown"])
 
 
-def policies_of(actors: Actors, given: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Policy]:
-    """Supervisor id -> policy: the one the test gives (by id or name), else the declared one."""
-    given_policies = {ref: policy_from(table, f"policies[{ref!r}]") for ref, table in (given or {}).items()}
-    known = set(actors.info) | {a.name for a in actors.info.values()}
-    unknown = [ref for ref in given_policies if ref not in known]
-    if unknown:
-        raise ValueError(f"policies[{unknown[0]!r}]: no actor of this trace has that id or name; names: "
-                         + ", ".join(sorted({a.name for a in actors.info.values()})))
-    out: dict[str, Policy] = {}
-    for a in actors.info.values():
-        chosen = given_policies.get(a.id) or given_policies.get(a.name)
-        if chosen is None and a.supervision is not None:
-            chosen = policy_from(a.supervision, f"the supervision of spawn record {a.spawn.get('seq')} ({a.name})")
-        if chosen is not None:
-            out[a.id] = chosen
-    return out
+def given_policies(given: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Policy]:
+    """The policies a test gives, by supervisor id or name, validated."""
+    return {ref: policy_from(table, f"policies[{ref!r}]") for ref, table in (given or {}).items()}
 
 
 @dataclass(frozen=True)
@@ -162,16 +149,20 @@ def _category(exit_record: dict) -> str:
     return "exit" if exit_record["reason"]["kind"] == "normal" else "external-stop"
 
 
-class _Builder:
-    """One pass over the records, building every checked supervisor's responses."""
+class Responses:
+    """The supervisors' responses, built as the records come (``on_<kind>``, fed by a
+    ``Checker``): every supervisor with a policy (the one a test gives, by id or name, else
+    the one its spawn record declares) has its responses checked."""
 
-    def __init__(self, actors: Actors, policies: dict[str, Policy]):
-        self.actors, self.policies = actors, policies
+    def __init__(self, checker: Any, given: Mapping[str, Mapping[str, Any]] | None):
+        self.checker, self.actors = checker, checker.actors
+        self.given = given_policies(given)
+        self.policies: dict[str, Policy] = {}
         self.alive: dict[str, bool] = {}
         self.initialized: set[str] = set()  # actors whose first init returned
         self.starting: set[str] = set()  # restarted actors whose init has not returned yet
         self.restarted_by: dict[str, Response] = {}  # actor -> the response that restarted it last
-        self.pending: dict[str, list[dict]] = {s: [] for s in policies}  # ends not yet handled
+        self.pending: dict[str, list[dict]] = {}  # supervisor -> the ends it has not handled yet
         self.current: dict[str, Response] = {}
         self.latest: dict[tuple[str, str], Response] = {}  # (supervisor, child) -> its latest response
         self.history: dict[str, tuple[int, ...]] = {}  # due restarts, per supervisor incarnation
@@ -180,23 +171,45 @@ class _Builder:
         self.exits: dict[str, list[dict]] = {}  # each supervisor's exits
         self.generation: dict[str, int] = {}  # each supervisor's restarts so far
         self.out: list[Response] = []
+        self._final: tuple[int, list[Response]] = (-1, [])  # final() as of that many records read
 
-    def run(self, records: list[dict]) -> list[Response]:
-        for r in records:
-            handle = getattr(self, "on_" + r["kind"].replace("-", "_"), None)
-            if handle is not None:
-                handle(r)
-        for s in list(self.current):
-            self.close(s)
-        end = records[-1]["t"] if records else 0
+    def check_policies(self) -> None:
+        """A policy given for an actor the trace does not have is an error."""
+        known = set(self.actors.info) | {a.name for a in self.actors.info.values()}
+        unknown = [ref for ref in self.given if ref not in known]
+        if unknown:
+            raise ValueError(f"policies[{unknown[0]!r}]: no actor of this trace has that id or name; names: "
+                             + ", ".join(sorted({a.name for a in self.actors.info.values()})))
+
+    def final(self) -> list[Response]:
+        """Every response so far, in the order they began, as if the trace ended here: an
+        open one closed, one whose backoff delay outlasts the trace or its supervisor cut
+        short. The responses themselves stay as they are (more records may come)."""
+        if self._final[0] == self.checker.fed:
+            return self._final[1]
+        out = []
         for resp in self.out:
-            self.check_backoff(resp, end)
-        return self.out
+            if self.current.get(resp.supervisor) is resp:
+                resp = replace(resp)
+                self.decide(resp, commit=False)
+            if not resp.cut_short and self.backoff_cut(resp):
+                resp = replace(resp, cut_short=True)
+            out.append(resp)
+        self._final = (self.checker.fed, out)
+        return out
 
     # --- lifecycle ---------------------------------------------------------------------
 
     def on_spawn(self, r: dict) -> None:
-        self.alive[r["actor"]] = True
+        actor = r["actor"]
+        self.alive[actor] = True
+        a = self.actors.info[actor]
+        chosen = self.given.get(a.id) or self.given.get(a.name)
+        if chosen is None and a.supervision is not None:
+            chosen = policy_from(a.supervision, f"the supervision of spawn record {a.spawn.get('seq')} ({a.name})")
+        if chosen is not None:
+            self.policies[actor] = chosen
+            self.pending.setdefault(actor, [])
 
     def on_restart(self, r: dict) -> None:
         self.alive[r["actor"]] = True
@@ -257,7 +270,7 @@ class _Builder:
         event = wasm_event(r)
         if event is None:
             return
-        tag, function, body = event
+        tag, function = event
         actor = r["actor"]
         if tag == "WasmResult" and function == INIT:
             self.initialized.add(actor)
@@ -270,7 +283,7 @@ class _Builder:
             return
         self.close(actor)  # a new call: the previous response is over
         if HANDLER in function:
-            params = call_params(body)
+            params = call_params(r)
             child = params[0] if isinstance(params, list) and params else None
             self.open(actor, lambda e: e["actor"] == child, r, handler_done=False)
 
@@ -324,13 +337,19 @@ class _Builder:
     def close(self, sup: str) -> None:
         """The supervisor's response is over: decide what its policy expected of it."""
         resp = self.current.pop(sup, None)
-        if resp is None:
-            return
+        if resp is not None:
+            self.decide(resp, commit=True)
+
+    def decide(self, resp: Response, *, commit: bool) -> None:
+        """Set when the response was decided and what its policy expected. ``commit``: the
+        supervisor's state goes on from that decision (its restart history, its specs, the
+        ends it has still to handle); a decision at the trace's end, which more records may
+        still change, leaves it."""
         acts = sorted(resp.decisions + resp.stops + resp.restarts, key=lambda r: r["seq"])
         resp.time_ms = acts[0]["t"] if acts else resp.handled["t"]
-        resp.expected = self.expect(resp)
+        resp.expected = self.expect(resp, commit)
 
-    def expect(self, resp: Response) -> Expected:
+    def expect(self, resp: Response, commit: bool) -> Expected:
         policy, failure, child, sup = resp.policy, resp.failure, resp.child, resp.supervisor
         restart_type = self.actors.info[child].restart
         failed = abnormal(failure)
@@ -340,12 +359,14 @@ class _Builder:
                        f"({failure['reason']['kind']}) is not restarted")
         elif failed and policy.is_permanent_error(failure["reason"].get("message", "")):
             why_not = "its failure matches permanent_errors"
-            self.deleted.setdefault(sup, set()).add(child)
+            if commit:
+                self.deleted.setdefault(sup, set()).add(child)
         if why_not is not None:
             return self.expect_auto_shutdown(resp, why_not)
         history, exceeded = add_restart(self.history.get(sup, ()), resp.time_ms, policy.intensity,
                                         policy.period_ms, policy.resolution_ms)
-        self.history[sup] = history
+        if commit:
+            self.history[sup] = history
         if exceeded:
             return Expected((), (), True, f"restart intensity exceeded: {len(history)} restarts within "
                                           f"{policy.period_ms} ms (intensity {policy.intensity})")
@@ -355,8 +376,9 @@ class _Builder:
         # terminate_children flushes the 'EXIT' of a group member that had already ended:
         # the supervisor never handles that end on its own
         group = {*chosen.stop, *chosen.restart, *chosen.drop} - resp.alive - {child}
-        self.pending[sup] = [e for e in self.pending[sup]
-                             if e["actor"] not in group or e["seq"] > resp.handled["seq"]]
+        if commit:
+            self.pending[sup] = [e for e in self.pending[sup]
+                                 if e["actor"] not in group or e["seq"] > resp.handled["seq"]]
         return Expected(chosen.stop, chosen.restart, False, f"{policy.strategy} plan")
 
     def unhandled(self, resp: Response, child: str) -> bool:
@@ -388,16 +410,12 @@ class _Builder:
                                            f"(auto_shutdown all_significant)")
         return Expected((), (), False, f"{why_not}, and it is significant (auto_shutdown {mode})", shutdown=True)
 
-    def check_backoff(self, resp: Response, end_ms: int) -> None:
-        """A restart delayed by backoff past the supervisor's end or the trace's is not missing."""
+    def backoff_cut(self, resp: Response) -> bool:
+        """Whether a restart delayed by backoff is due past the supervisor's end or the
+        trace's (so that it is not missing)."""
+        backoffs = [r for r in resp.decisions if r["kind"] == "backoff"]
+        if not backoffs:
+            return False
         sup_end = next((e["t"] for e in self.exits.get(resp.supervisor, ()) if e["seq"] > resp.handled["seq"]), None)
-        for r in resp.decisions:
-            if r["kind"] == "backoff":
-                due = r["t"] + r.get("delay_ms", 0)
-                if due > end_ms or (sup_end is not None and sup_end <= due):
-                    resp.cut_short = True
-
-
-def responses(records: list[dict], actors: Actors, policies: dict[str, Policy]) -> list[Response]:
-    """Every response of the supervisors in ``policies``, in the order they began."""
-    return _Builder(actors, policies).run(records)
+        return any(r["t"] + r.get("delay_ms", 0) > self.checker.last_time
+                   or (sup_end is not None and sup_end <= r["t"] + r.get("delay_ms", 0)) for r in backoffs)

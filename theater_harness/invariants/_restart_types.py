@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, actors_of, abnormal, cause, records_of
+from ._check import Pass, check
+from ._records import CAUSE_PARENT_ENDED, CAUSE_SUPERVISOR, abnormal, cause
 from ._responses import SUPERVISOR_RESTARTED
 from ._violation import Violation
 
@@ -26,28 +27,37 @@ def check_restart_types(records: Any, *, policies: Mapping[str, Mapping] | None 
     ``supervisor-restarted:<id>``) rebuilds its subtree, as an OTP supervisor's init starts
     every child spec: that restarts transient and temporary children alike.
     ``policies`` is accepted for a uniform signature; restart types come from the trace."""
-    records = records_of(records)
-    actors = actors_of(records)
-    last_exit: dict[str, dict] = {}
-    found = []
-    for r in records:
-        if r["kind"] == "exit":
-            last_exit[r["actor"]] = r
-        if r["kind"] != "restart" or r["actor"] not in actors:
-            continue
+    return check([RestartTypes], records, policies)
+
+
+class RestartTypes(Pass):
+    def __init__(self, checker: Any):
+        super().__init__(checker)
+        self.last_exit: dict[str, dict] = {}
+        self.found: list[Violation] = []
+
+    def on_exit(self, r: dict) -> None:
+        self.last_exit[r["actor"]] = r
+
+    def on_restart(self, r: dict) -> None:
+        actors = self.actors
+        if r["actor"] not in actors:
+            return
         child, sup = r["actor"], r.get("supervisor")
         restart_type = actors.info[child].restart
-        before = last_exit.get(child)
+        before = self.last_exit.get(child)
         evidence = tuple(x for x in (before, r) if x is not None)
         who = f"{actors.label(child)} was restarted by {actors.label(sup)} (incarnation {r.get('incarnation')})"
         rebuilt = (r.get("cause") or "").startswith(SUPERVISOR_RESTARTED)
         if restart_type == "temporary" and not rebuilt:
-            found.append(Violation(NAME, r["t"], (child, sup), f"temporary child {who}: a temporary child is never "
-                                                                f"restarted", evidence))
+            self.found.append(Violation(NAME, r["t"], (child, sup), f"temporary child {who}: a temporary child is "
+                                                                     f"never restarted", evidence))
         elif (restart_type == "transient" and before is not None and not abnormal(before)
               and cause(before) not in (CAUSE_SUPERVISOR, CAUSE_PARENT_ENDED) and r.get("cause") == child):
             kind = before["reason"]["kind"]
-            found.append(Violation(NAME, r["t"], (child, sup),
-                                   f"transient child {who} after a {kind} exit, which is not abnormal: a "
-                                   f"transient child is restarted only after an abnormal exit", evidence))
-    return found
+            self.found.append(Violation(NAME, r["t"], (child, sup),
+                                        f"transient child {who} after a {kind} exit, which is not abnormal: a "
+                                        f"transient child is restarted only after an abnormal exit", evidence))
+
+    def violations(self) -> list[Violation]:
+        return list(self.found)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import Actors, actors_of, records_of
-from ._responses import Expected, Response, policies_of, responses
+from ._check import Pass, check
+from ._records import Actors
+from ._responses import Expected, Response
 from ._violation import Violation
 
 NAME = "strategy_conformance"
@@ -27,14 +28,15 @@ def check_strategy_conformance(records: Any, *, policies: Mapping[str, Mapping] 
     must be a beginning of the plan, and so must a group restart in which a child failed
     to start (OTP's ``restart_multiple_children`` stops at it, and its failure comes back
     as a new end)."""
-    records = records_of(records)
-    actors = actors_of(records)
-    found = []
-    for resp in responses(records, actors, policies_of(actors, policies)):
-        violation = _check(resp, actors)
-        if violation is not None:
-            found.append(violation)
-    return found
+    return check([StrategyConformance], records, policies)
+
+
+class StrategyConformance(Pass):
+    uses_responses = True
+
+    def violations(self) -> list[Violation]:
+        found = (_check(resp, self.actors) for resp in self.checker.responses.final())
+        return [v for v in found if v is not None]
 
 
 def _check(resp: Response, actors: Actors) -> Violation | None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ._records import INIT, Actors, actors_of, records_of, wasm_event
+from ._check import Pass, check
+from ._records import INIT, Actors, wasm_event
 from ._responses import SUPERVISOR_RESTARTED
 from ._violation import Violation
 
@@ -37,60 +38,74 @@ def check_supervisor_restart(records: Any, *, policies: Mapping[str, Mapping] | 
     (then it ends, kind ``spawn-error``) or it ends first; and no child is restarted with
     that cause outside such a rebuild. ``policies`` is accepted for a uniform signature:
     which supervisors are declarative comes from the trace."""
-    records = records_of(records)
-    actors = actors_of(records)
-    declarative = {a.id for a in actors.info.values() if a.supervision is not None}
-    spawn_failed: set[str] = set()  # first init failed: never a spec
-    initialized: dict[str, bool] = {}  # actor -> its current incarnation's init returned
-    current: dict[str, _Rebuild] = {}  # supervisor -> its rebuild in progress
-    done: list[_Rebuild] = []
-    found: list[Violation] = []
-    for r in records:
-        kind, actor = r["kind"], r.get("actor")
-        if kind in ("spawn", "restart"):
-            initialized[actor] = False
-        if kind == "replay":  # a replayed incarnation runs once its history is re-driven
-            initialized[actor] = True
-        elif kind == "event" and not initialized.get(actor, True):
+    return check([SupervisorRestart], records, policies)
+
+
+class SupervisorRestart(Pass):
+    def __init__(self, checker: Any):
+        super().__init__(checker)
+        self.spawn_failed: set[str] = set()  # first init failed: never a spec
+        self.initialized: dict[str, bool] = {}  # actor -> its current incarnation's init returned
+        self.current: dict[str, _Rebuild] = {}  # supervisor -> its rebuild in progress
+        self.done: list[_Rebuild] = []
+        self.found: list[Violation] = []
+
+    def on_spawn(self, r: dict) -> None:
+        self.initialized[r["actor"]] = False
+
+    def on_replay(self, r: dict) -> None:  # a replayed incarnation runs once its history is re-driven
+        self.initialized[r["actor"]] = True
+
+    def on_event(self, r: dict) -> None:
+        if not self.initialized.get(r["actor"], True):
             event = wasm_event(r)
             if event is not None and event[0] == "WasmResult" and event[1] == INIT:
-                initialized[actor] = True
-        elif kind == "restart":
-            why = r.get("cause") or ""
-            given = [c for c in actors.children.get(actor, ()) if c not in spawn_failed
-                     and (actor in declarative or not actors.info[c].spawn.get("by_parent"))]
-            if given or actor in declarative:
-                if actor in current:
-                    done.append(current.pop(actor))
-                current[actor] = _Rebuild(actor, r, given)
-            if why.startswith(SUPERVISOR_RESTARTED):
-                sup = why[len(SUPERVISOR_RESTARTED):]
-                rebuild = current.get(sup)
-                if rebuild is None or rebuild.end is not None:
-                    found.append(Violation(NAME, r["t"], (actor, sup), (
-                        f"{actors.label(actor)} was restarted as a child of a restarted supervisor "
-                        f"{actors.label(sup)}, but that supervisor was not being restarted"), (r,)))
-                else:
-                    rebuild.started.append(r)
-        elif kind == "exit":
-            if r["reason"].get("incarnation", 1) <= 1 and not initialized.get(actor, True):
-                spawn_failed.add(actor)
-            parent = actors.parent(actor)
-            rebuild = current.get(parent)
-            last = rebuild.started[-1] if rebuild is not None and rebuild.started else None
-            if (last is not None and rebuild.end is None and rebuild.failed is None and last["actor"] == actor
-                    and r["reason"].get("incarnation") == last.get("incarnation")
-                    and not initialized.get(actor, True)):
-                rebuild.failed = r
-            if actor in current:
-                current[actor].end = r
-                done.append(current.pop(actor))
-    done.extend(current.values())
-    for rebuild in done:
-        violation = _check(rebuild, actors, initialized)
-        if violation is not None:
-            found.append(violation)
-    return sorted(found, key=lambda v: v.time_ms)
+                self.initialized[r["actor"]] = True
+
+    def on_restart(self, r: dict) -> None:
+        actors, actor = self.actors, r["actor"]
+        self.initialized[actor] = False
+        why = r.get("cause") or ""
+        info = actors.info.get(actor)
+        declarative = info is not None and info.supervision is not None
+        given = [c for c in actors.children.get(actor, ()) if c not in self.spawn_failed
+                 and (declarative or not actors.info[c].spawn.get("by_parent"))]
+        if given or declarative:
+            if actor in self.current:
+                self.done.append(self.current.pop(actor))
+            self.current[actor] = _Rebuild(actor, r, given)
+        if why.startswith(SUPERVISOR_RESTARTED):
+            sup = why[len(SUPERVISOR_RESTARTED):]
+            rebuild = self.current.get(sup)
+            if rebuild is None or rebuild.end is not None:
+                self.found.append(Violation(NAME, r["t"], (actor, sup), (
+                    f"{actors.label(actor)} was restarted as a child of a restarted supervisor "
+                    f"{actors.label(sup)}, but that supervisor was not being restarted"), (r,)))
+            else:
+                rebuild.started.append(r)
+
+    def on_exit(self, r: dict) -> None:
+        actor, initialized = r["actor"], self.initialized
+        if r["reason"].get("incarnation", 1) <= 1 and not initialized.get(actor, True):
+            self.spawn_failed.add(actor)
+        rebuild = self.current.get(self.actors.parent(actor))
+        last = rebuild.started[-1] if rebuild is not None and rebuild.started else None
+        if (last is not None and rebuild.end is None and rebuild.failed is None and last["actor"] == actor
+                and r["reason"].get("incarnation") == last.get("incarnation")
+                and not initialized.get(actor, True)):
+            rebuild.failed = r
+        if actor in self.current:
+            self.current[actor].end = r
+            self.done.append(self.current.pop(actor))
+
+    def violations(self) -> list[Violation]:
+        """What was found, and every rebuild, those in progress as they stand."""
+        found = list(self.found)
+        for rebuild in [*self.done, *self.current.values()]:
+            violation = _check(rebuild, self.actors, self.initialized)
+            if violation is not None:
+                found.append(violation)
+        return sorted(found, key=lambda v: v.time_ms)
 
 
 def _check(rebuild: _Rebuild, actors: Actors, initialized: dict[str, bool]) -> Violation | None:

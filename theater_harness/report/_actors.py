@@ -76,6 +76,29 @@ def tree_rows(actors: dict[str, ActorInfo]) -> list[tuple[int, ActorInfo]]:
     return rows
 
 
+# Records drawn on lanes of their own, not on their caller's: calls into the outside world
+# (a lane per interface: filesystem, environment, http-client, store) and rpc calls.
+WORLD, RPC = "world", "rpc"
+Lane = str | tuple[str, str] | None  # an actor's id; (WORLD, interface) or (RPC, ""); None: outside
+
+
+def lane_of(record: dict) -> Lane:
+    """The lane a record belongs to: its actor's, or the world's or rpc's."""
+    kind = record["kind"]
+    if kind == WORLD:
+        return (WORLD, str(record.get("interface")))
+    if kind == RPC:
+        return (RPC, "")
+    return record.get("actor")
+
+
+def lane_name(names: dict[str, str], lane: Lane) -> str:
+    """A lane's name: an actor's (``label``), ``world: <interface>`` or ``rpc``."""
+    if isinstance(lane, tuple):
+        return f"{WORLD}: {lane[1]}" if lane[0] == WORLD else RPC
+    return label(names, lane)
+
+
 def label(names: dict[str, str], actor_id: str | None) -> str:
     """An actor's name for a line of text: its name, else its short id, else (outside)."""
     if actor_id is None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import json
+from typing import Any, Callable
 
 from ._actors import label
 
-# The kinds a timeline shows by default: what changed in the tree, and what went wrong.
-# Messages (send, request, deliver, reply, channel-*), skipped calls (a declarative
-# supervisor skips one per failure) and chain events only on request.
+# The kinds a timeline shows by default: what changed in the tree, what went wrong, and
+# what actors did outside themselves (world and rpc calls). Messages (send, request,
+# deliver, reply, channel-*), skipped calls (a declarative supervisor skips one per
+# failure) and chain events only on request.
 NOTABLE = frozenset({
     "spawn", "start", "exit", "restart", "restart-plan", "not-restarted", "escalate", "auto-shutdown", "backoff",
     "replay", "run-ended", "fault", "missed", "heal", "drop", "log", "request-failed", "external-stop",
-    "channel-rejected",
+    "channel-rejected", "world", "rpc",
 })
 
 HEADER_KEYS = ("seq", "t", "kind", "actor")
@@ -73,6 +75,37 @@ def _missed(r: dict, names: dict[str, str]) -> str:
     return f"#{r.get('fault')} {r.get('describe', r.get('fault_kind'))} missed: {r.get('why')}"
 
 
+def _shown(value: Any) -> str:
+    """A value of a world record (already a bounded summary), as JSON."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _world(r: dict, names: dict[str, str]) -> str:
+    """A world call, by its caller: ``worker: read-file("a.txt") -> ok "b'hi'"``; an HTTP
+    request as ``GET <uri> -> ok 200 "b'[]'", after 40 ms``."""
+    args, result, outcome = r.get("args") or [], r.get("result"), r.get("outcome")
+    request = args[0] if len(args) == 1 and isinstance(args[0], dict) else {}
+    if r.get("interface") == "http-client" and "uri" in request:
+        call = f"{request.get('method')} {request.get('uri')}"
+        if outcome == "ok" and isinstance(result, dict):  # the response: its status and body
+            outcome, result = f"ok {result.get('status')} {_shown(result.get('body'))}", None
+    else:
+        call = f"{r.get('function')}({', '.join(_shown(a) for a in args)})"
+    answer = outcome if result is None else f"{outcome} {_shown(result)}"
+    latency = f", after {r['latency_ms']} ms" if r.get("latency_ms") else ""
+    fault = f" [fault #{r['fault']}]" if r.get("fault") is not None else ""
+    return f"{label(names, r.get('actor'))}: {call} -> {answer}{latency}{fault}"
+
+
+def _rpc(r: dict, names: dict[str, str]) -> str:
+    """An rpc call at its outcome, by its caller: ``client -> server calc.add: timeout:
+    Call timed out (called at 10 ms)`` (when it was called, if not in the same ms)."""
+    error = f": {r['error']}" if r.get("error") else ""
+    target = label(names, r["to"]) if r.get("to") else "(no actor)"
+    called = f" (called at {r.get('issued_ms')} ms)" if r.get("issued_ms") != r["t"] else ""
+    return f"{label(names, r.get('actor'))} -> {target} {r.get('function')}: {r.get('outcome')}{error}{called}"
+
+
 _DETAIL: dict[str, Callable[[dict, dict[str, str]], str]] = {
     "spawn": _spawn,
     "start": lambda r, n: f"incarnation {r.get('incarnation')}",
@@ -105,6 +138,8 @@ _DETAIL: dict[str, Callable[[dict, dict[str, str]], str]] = {
     "deliver": _deliver,
     "reply": lambda r, n: f"request {_short(r.get('request'))} answered ({r.get('size')} bytes)",
     "event": lambda r, n: f"chain event {r.get('index')}: {r.get('event_type')}",
+    "world": _world,
+    "rpc": _rpc,
 }
 
 

@@ -40,14 +40,16 @@ svg.lanes text,svg.names text{font:12px system-ui,sans-serif}
 .axis line{stroke:#e5e5e5}.axis text{fill:#777;text-anchor:middle;font-size:11px}
 .bg{fill:#000;fill-opacity:0}.alt .bg{fill-opacity:.03}.hl .bg{fill:#ffd43b;fill-opacity:.3}
 .name{fill:#222;cursor:pointer}[data-lane=outside] .name{fill:#666;font-style:italic}
-.band{fill:#c9ebd2}
+[data-lane=world] .name,[data-lane=rpc] .name{fill:#1d4e89;font-style:italic;cursor:default}
+.band{fill:#c9ebd2}.span{fill:#cfe2ff}
 .m{cursor:pointer}.m.spawn{fill:#fff;stroke:#333;stroke-width:1.5}.m.restart{fill:#2a9d4a}
 .m.failed{stroke:#d62828;stroke-width:2.5;fill:none}.m.stopped{fill:#7a7a7a}
 .m.fault{fill:#b5179e}.m.escalate{fill:#f77f00}.m.lost{fill:#fff;stroke:#d62828;stroke-width:1.5}
 .m.missed{fill:#fff;stroke:#b5179e;stroke-width:1.5;stroke-dasharray:2 1.5}
 .m.log{stroke:#1d70b8;stroke-width:1.5}.m.end{fill:#000}.m.msg{fill:#34495e}.m.other{fill:#aaa}
+.m.world{fill:#1d70b8}.m.rpc{fill:#6f42c1}.m.world-err,.m.rpc-err{fill:#fff;stroke:#d62828;stroke-width:1.5}
 .link{stroke:#5a6b7b;stroke-width:1.2;opacity:.6}.link.lost{stroke:#d62828;stroke-dasharray:3 2;opacity:.8}
-.link.reply{stroke-dasharray:2 2}marker path{fill:#5a6b7b}
+.link.reply{stroke-dasharray:2 2}.link.call{stroke-dasharray:1 2}marker path{fill:#5a6b7b}
 .agg{fill:#7f8c8d;opacity:.7}
 body.no-links .links{display:none}
 ul.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3em 1.2em;margin:.4em 0}
@@ -210,13 +212,15 @@ def _tree_html(actors: dict[str, ActorInfo]) -> str:
 
 def _legend() -> str:
     items = ['<li><svg width="22" height="14"><rect class="band" x="0" y="3" width="22" height="8"/></svg>'
-             "an incarnation, from its start to its exit</li>"]
+             "an incarnation, from its start to its exit</li>",
+             '<li><svg width="22" height="14"><rect class="span" x="0" y="3" width="22" height="8"/></svg>'
+             "the time a world or rpc call took to answer</li>"]
     for glyph, (shape, text) in GLYPHS.items():
         items.append(f'<li><svg width="14" height="20"><g class="m {glyph}" transform="translate(7,10)">'
                      f"{shape}</g></svg>{escape(text)}</li>")
     items.append('<li><svg width="24" height="14"><line class="link" x1="1" y1="7" x2="22" y2="7" '
                  'marker-end="url(#arrow)"/></svg>message, from its send to its delivery (red dashed: lost; '
-                 "dotted: a reply)</li>")
+                 "dotted: a reply; finely dotted: a world or rpc call, up to its caller)</li>")
     return '<ul class="legend">' + "".join(items) + "</ul>"
 
 
@@ -254,7 +258,8 @@ def render_html(records: Any, *, title: str) -> str:
         "</section>",
         '<section id="lanes"><h2>Timeline</h2>',
         '<p class="meta">One lane per actor, in tree order, and one for messages from outside (the test), '
-        "drawn when they were meant to leave. Virtual time runs left to right, to scale; the records one "
+        "drawn when they were meant to leave; below them, a lane per interface of the outside world the run "
+        "used (world: filesystem, environment, http-client, store) and one for rpc calls. Virtual time runs left to right, to scale; the records one "
         "lane has in one millisecond are set a few pixels apart, in the order they happened. Hover or "
         "click a mark for its record (states with a preview of their bytes); click a name to highlight "
         "the actor.</p>",

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ._actors import label
+from ._actors import lane_name, lane_of
 from ._describe import describe
 
 # Trace kinds worth a summary line; the rest are counted.
 _TIMELINE = ("spawn", "start", "exit", "log", "external-stop", "request-failed", "drop", "skip",
              "channel-rejected", "restart", "escalate", "auto-shutdown", "not-restarted", "backoff", "replay",
-             "run-ended", "fault", "missed")
+             "run-ended", "fault", "missed", "world", "rpc")
 
 
 def timeline(runtime: Any, *, limit: int = 60) -> list[str]:
@@ -20,7 +20,7 @@ def timeline(runtime: Any, *, limit: int = 60) -> list[str]:
     lines = []
     for record in runtime.trace.of_kind(*_TIMELINE):
         r = record.to_dict()
-        lines.append(f"  {r['t']:>8} ms  {r['kind']:<15} {label(names, r.get('actor')):<14} "
+        lines.append(f"  {r['t']:>8} ms  {r['kind']:<15} {lane_name(names, lane_of(r)):<14} "
                      f"{describe(r, names)}")
     if len(lines) > limit:
         hidden = len(lines) - limit

@@ -1,6 +1,9 @@
 """The swimlane timeline, as inline SVG: one lane per actor in tree order, virtual time
 across (linear, see ``_axis``), a band per incarnation, a mark per record, an arrow per
-message from where and when it was sent to where and when it was delivered."""
+message from where and when it was sent to where and when it was delivered. Below the
+actors, a lane per interface of the outside world the run used (``world: store``, ...)
+and one for rpc calls: a mark per call, a bar for the time it took to answer, and a line
+up to the lane of the actor that made it."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from html import escape
 
-from ._actors import OUTSIDE, ActorInfo, label
+from ._actors import OUTSIDE, RPC, WORLD, ActorInfo, Lane, label, lane_name, lane_of
 from ._axis import TICK_GAP, X0, Axis, num
 from ._describe import describe, fields_of
 from ._states import STATE_KEYS, States
@@ -44,6 +47,11 @@ GLYPHS = {
     "end": ('<rect x="-2" y="-9" width="4" height="18"/>', "the run ended"),
     "msg": ('<circle r="2.5"/>', "send, request, delivery, reply"),
     "other": ('<circle r="2.5"/>', "other record (hover for details)"),
+    "world": ('<rect x="-3.5" y="-3.5" width="7" height="7" rx="1.5"/>', "a call into the outside world (files, "
+                                                                         "environment, HTTP, store)"),
+    "world-err": ('<rect x="-3.5" y="-3.5" width="7" height="7" rx="1.5"/>', "a world call answered with an error"),
+    "rpc": ('<path d="M-4-4L4 0L-4 4Z"/>', "an rpc call's outcome (ok)"),
+    "rpc-err": ('<path d="M-4-4L4 0L-4 4Z"/>', "an rpc call that failed, timed out or was abandoned"),
 }
 _KIND_GLYPH = {"spawn": "spawn", "restart": "restart", "fault": "fault", "missed": "missed",
                "escalate": "escalate", "auto-shutdown": "escalate", "drop": "lost", "request-failed": "lost",
@@ -53,9 +61,12 @@ _KIND_GLYPH = {"spawn": "spawn", "restart": "restart", "fault": "fault", "missed
 
 def glyph_of(record: dict) -> str | None:
     """The mark a record gets (None: a start, shown as the beginning of a band)."""
-    if record["kind"] == "exit":
+    kind = record["kind"]
+    if kind == "exit":
         return "failed" if record.get("status") == "failed" else "stopped"
-    return _KIND_GLYPH.get(record["kind"], "other")
+    if kind in (WORLD, RPC):
+        return kind if record.get("outcome") == "ok" else f"{kind}-err"
+    return _KIND_GLYPH.get(kind, "other")
 
 
 def when(record: dict) -> int:
@@ -63,6 +74,15 @@ def when(record: dict) -> int:
     a delay (its ``delay_ms``), the time it was meant to leave."""
     delay = record.get("delay_ms") if record["kind"] in ("send", "request") else None
     return record["t"] + delay if delay.__class__ is int else record["t"]
+
+
+def span(record: dict) -> tuple[int, int] | None:
+    """The time a world or rpc call took (from, to), drawn as a bar on its lane; else None."""
+    if record["kind"] == WORLD and record.get("latency_ms").__class__ is int and record["latency_ms"] > 0:
+        return record["t"], record["t"] + record["latency_ms"]
+    if record["kind"] == RPC and record.get("issued_ms").__class__ is int and record["issued_ms"] < record["t"]:
+        return record["issued_ms"], record["t"]
+    return None
 
 
 def tooltip(record: dict, names: dict[str, str], states: States) -> str:
@@ -81,9 +101,20 @@ def tooltip(record: dict, names: dict[str, str], states: States) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Lane:
-    key: str | None  # actor id; None for the outside lane
+    key: Lane  # actor id; None for the outside lane; (WORLD, interface) or (RPC, "")
     name: str
     depth: int
+
+
+def _lanes(rows: list[tuple[int, ActorInfo]], records: list[dict]) -> list[_Lane]:
+    """The outside lane (if a record has no actor), the actors' in tree order, then the
+    world's interfaces the records use (by name) and rpc."""
+    lanes = [_Lane(a.id, a.name, depth) for depth, a in rows]
+    used = {lane_of(r) for r in records}
+    if None in used:
+        lanes.insert(0, _Lane(None, OUTSIDE, 0))
+    calls = sorted((key for key in used if isinstance(key, tuple)), key=lambda key: (key[0] != WORLD, key[1]))
+    return lanes + [_Lane(key, lane_name({}, key), 0) for key in calls]
 
 
 def _split(records: list[dict]) -> tuple[list[dict], list[dict], list[str]]:
@@ -115,11 +146,11 @@ def _place(single: list[dict]) -> list[tuple[int, float]]:
     """Where each record goes: its time (``when``), and px right of it that set apart the
     records one lane has in one millisecond (in the order they happened)."""
     times = [when(r) for r in single]
-    sizes = Counter(zip((r.get("actor") for r in single), times))
+    sizes = Counter(zip((lane_of(r) for r in single), times))
     seen: Counter = Counter()
     out = []
     for r, t in zip(single, times):
-        key = (r.get("actor"), t)
+        key = (lane_of(r), t)
         n = sizes[key]
         step = STEP if (n - 1) * STEP <= MAX_BURST else MAX_BURST / (n - 1)
         out.append((t, seen[key] * step))
@@ -140,26 +171,27 @@ def render_swimlanes(records: list[dict], rows: list[tuple[int, ActorInfo]], sta
     on what was condensed to keep them readable."""
     names = {a.id: a.name for _, a in rows}
     single, binned, notes = _split(records)
-    lanes = [_Lane(a.id, a.name, depth) for depth, a in rows]
-    if any(r.get("actor") is None for r in single + binned):
-        lanes.insert(0, _Lane(None, OUTSIDE, 0))
+    lanes = _lanes(rows, single + binned)
     row_of = {lane.key: i for i, lane in enumerate(lanes)}
-    single = [r for r in single if r.get("actor") in row_of]
-    end_ms = max([r["t"] for r in records] + [when(r) for r in single + binned], default=0)
+    single = [r for r in single if lane_of(r) in row_of]
+    spans = [span(r) for r in single]
+    end_ms = max([r["t"] for r in records] + [when(r) for r in single + binned]
+                 + [until for _, until in filter(None, spans)], default=0)
     axis = Axis(end_ms)
     placed = _place(single)
     tail = max((dx for _, dx in placed), default=0.0) + TAIL
 
-    def cy(actor: str | None) -> float:
-        return TOP + row_of[actor] * LANE_H + LANE_H / 2
+    def cy(lane: Lane) -> float:
+        return TOP + row_of[lane] * LANE_H + LANE_H / 2
 
-    at = [(axis.x(t, dx), cy(r.get("actor"))) for r, (t, dx) in zip(single, placed)]
-    per_lane: dict[str | None, list[str]] = defaultdict(list)
+    at = [(axis.x(t, dx), cy(lane_of(r))) for r, (t, dx) in zip(single, placed)]
+    per_lane: dict[Lane, list[str]] = defaultdict(list)
     _bands(single, placed, at, axis, (end_ms, tail), per_lane, names, states)
+    _spans(single, spans, placed, at, axis, per_lane)
     for r, (t, dx), (x, y) in zip(single, placed, at):
         glyph = glyph_of(r)
         if glyph is not None:
-            per_lane[r.get("actor")].append(
+            per_lane[lane_of(r)].append(
                 f'<g class="m {glyph}" {_at(t, dx)} transform="translate({num(x)},{num(y)})">'
                 f'<title>{escape(tooltip(r, names, states))}</title>{GLYPHS[glyph][0]}</g>')
     _bins(binned, axis, row_of, per_lane)
@@ -177,14 +209,14 @@ def render_swimlanes(records: list[dict], rows: list[tuple[int, ActorInfo]], sta
                    f'<text x="{num(x)}" y="{TOP - 10}" data-tick="{t}">{text}</text>')
     out.append("</g>")
     for i, lane in enumerate(lanes):
-        attrs = ('data-lane="outside"' if lane.key is None else
-                 f'data-actor-id="{escape(lane.key)}" data-actor-name="{escape(lane.name)}"')
+        attrs = _lane_attrs(lane, f'data-actor-id="{escape(str(lane.key))}" data-actor-name="{escape(lane.name)}"')
         out.append(f'<g class="lane{" alt" * (i % 2)}" {attrs}><rect class="bg" x="0" y="{TOP + i * LANE_H}" '
                    f'width="100%" height="{LANE_H}"/>')
         out += per_lane.get(lane.key, [])
         out.append("</g>")
     out.append('<g class="links">')
     out += _links(single, placed, at, names)
+    out += _callers(single, placed, at, {lane: cy(lane) for lane in row_of})
     out.append("</g></svg>")
     return ('<div class="timeline">' + _names(lanes, height) + '\n<div class="scroll" id="scroll">'
             + "\n".join(out) + "</div></div>"), notes
@@ -195,11 +227,11 @@ def _names(lanes: list[_Lane], height: int) -> str:
     out = [f'<svg class="names" width="{NAMES_W}" height="{height}">']
     for i, lane in enumerate(lanes):
         y = TOP + i * LANE_H
-        if lane.key is None:
-            attrs, title = 'data-lane="outside"', ("records of no actor: messages from outside (the test), drawn "
-                                                   "when they were meant to leave; faults on links or groups")
+        attrs = _lane_attrs(lane, f'data-name-of="{escape(str(lane.key))}"')
+        if lane.key is None or isinstance(lane.key, tuple):
+            title = _LANE_TITLES[lane.key[0] if lane.key else None]
         else:
-            attrs, title = f'data-name-of="{escape(lane.key)}"', f"{lane.name} {lane.key}"
+            title = f"{lane.name} {lane.key}"
         room = 24 - 2 * lane.depth  # characters
         shown = lane.name if len(lane.name) <= room else lane.name[:room - 1] + "\u2026"
         out.append(f'<g class="lname{" alt" * (i % 2)}" {attrs}><rect class="bg" x="0" y="{y}" width="100%" '
@@ -207,6 +239,41 @@ def _names(lanes: list[_Lane], height: int) -> str:
                    f'<title>{escape(title)}</title>{escape(shown)}</text></g>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+_LANE_TITLES = {
+    None: "records of no actor: messages from outside (the test), drawn when they were meant to leave; faults on "
+          "links or groups",
+    WORLD: "calls into this interface of the outside world: a mark per call (hover for it), a bar for the time its "
+           "answer took, a line up to the actor that made it",
+    RPC: "rpc calls between actors: a mark at each call's outcome, a bar from when it was made, a line up to the "
+         "actor that made it",
+}
+
+
+def _lane_attrs(lane: _Lane, actor_attrs: str) -> str:
+    """What tells a lane apart in the page: ``actor_attrs`` for an actor's lane."""
+    if lane.key is None:
+        return 'data-lane="outside"'
+    if isinstance(lane.key, tuple):
+        kind, interface = lane.key
+        return f'data-lane="{kind}"' + (f' data-interface="{escape(interface)}"' if kind == WORLD else "")
+    return actor_attrs
+
+
+def _spans(single: list[dict], spans: list, placed: list, at: list, axis: Axis, per_lane: dict) -> None:
+    """A bar on a world or rpc lane for the time each call took (``span``); its end at the
+    call's mark keeps the mark's offset."""
+    for r, (t, dx), (_, y), between in zip(single, placed, at, spans):
+        if between is None:
+            continue
+        (start, until) = between
+        ends = (start, dx if start == t else 0.0, until, dx if until == t else 0.0)
+        x, x_end = axis.x(*ends[:2]), axis.x(*ends[2:])
+        per_lane[lane_of(r)].append(
+            f'<rect class="span" {_at(*ends)} x="{num(x)}" y="{num(y - LANE_H / 2 + 8)}" '
+            f'width="{num(max(1.0, x_end - x))}" height="{LANE_H - 16}"><title>{escape(lane_name({}, lane_of(r)))}: '
+            f'from {start} ms to {until} ms</title></rect>')
 
 
 def _bands(single: list[dict], placed: list, at: list, axis: Axis, end: tuple[int, float], per_lane: dict,
@@ -238,6 +305,17 @@ def _bands(single: list[dict], placed: list, at: list, axis: Axis, end: tuple[in
         close(actor, end, axis.x(*end), None)
 
 
+def _callers(single: list[dict], placed: list, at: list, lane_y: dict) -> list[str]:
+    """A dotted line from each world or rpc call's mark up to its caller's lane."""
+    out = []
+    for r, (t, dx), (x, y) in zip(single, placed, at):
+        caller = r.get("actor")
+        if r["kind"] in (WORLD, RPC) and caller is not None and caller in lane_y:
+            out.append(f'<line class="link call" {_at(t, dx, t, dx)} x1="{num(x)}" y1="{num(lane_y[caller])}" '
+                       f'x2="{num(x)}" y2="{num(y)}"/>')
+    return out
+
+
 def _bins(binned: list[dict], axis: Axis, row_of: dict, per_lane: dict) -> None:
     """Grey bars: how many condensed records each lane has in each time bin."""
     if not binned:
@@ -246,8 +324,8 @@ def _bins(binned: list[dict], axis: Axis, row_of: dict, per_lane: dict) -> None:
     size = max(1, -(-(end_ms + 1) // BINS))
     counts: dict[tuple, Counter] = defaultdict(Counter)
     for r in binned:
-        if r.get("actor") in row_of:
-            counts[(r.get("actor"), when(r) // size)][r["kind"]] += 1
+        if lane_of(r) in row_of:
+            counts[(lane_of(r), when(r) // size)][r["kind"]] += 1
     top = max(sum(c.values()) for c in counts.values()) if counts else 1
     for (actor, b), kinds in counts.items():
         total = sum(kinds.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any, Iterable
 
-from ._actors import actors_of, label, tree_rows
+from ._actors import actors_of, lane_name, lane_of, tree_rows
 from ._describe import NOTABLE, describe
 from ._source import records_of
 
@@ -38,7 +38,8 @@ def _nearest(times: list[int], around_ms: int, window: int) -> tuple[int, int]:
 def render_timeline(records: Any, *, around_ms: int | None = None, window: int = 20,
                     kinds: Iterable[str] | None = None) -> str:
     """One line per notable record (``NOTABLE``, or the given ``kinds``):
-    ``   120 ms  exit  worker  failed: trap ...``. With ``around_ms``, only the ``window``
+    ``   120 ms  exit  worker  failed: trap ...``; a world or rpc call on its lane's line
+    (``world: store``, ``rpc``), its caller named first in the detail. With ``around_ms``, only the ``window``
     records nearest that time, with a count of the lines left out on each side."""
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
@@ -52,7 +53,7 @@ def render_timeline(records: Any, *, around_ms: int | None = None, window: int =
         before, after, shown = lo, len(shown) - hi, shown[lo:hi]
     if not shown:
         return "(no records to show)"
-    rows = [(str(r["t"]), r["kind"], label(names, r.get("actor")), describe(r, names)) for r in shown]
+    rows = [(str(r["t"]), r["kind"], lane_name(names, lane_of(r)), describe(r, names)) for r in shown]
     tw = max(6, max(len(row[0]) for row in rows))  # "   120 ms" lines up to 999999 ms
     kw = max(len(row[1]) for row in rows)
     nw = max(len(row[2]) for row in rows)

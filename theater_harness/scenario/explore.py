@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 from ..fault_space import FaultSpace
 from .load import Scenario
-from .run import ScenarioResult, finish_scenario, run_scenario, start_scenario
+from .run import ScenarioResult, check, finish_scenario, run_scenario, start_scenario
 
 MAX_SHARDS = 1_000_000
 _SHARD = re.compile(r"\s*(\d{1,20})\s*/\s*(\d{1,20})\s*")
@@ -220,14 +220,15 @@ def explore(scenario: Scenario, seed: int, *, examples: int | None = None,
 
 
 class Runner:
-    """Runs an exploration's schedules. With ``fork_at`` (``[explore] fork_at_ms``), the
-    scenario runs to that instant once, with a fault injector from time 0 (it counts calls
-    and messages from the start), and a schedule whose faults all fall at or after it (by
-    time: none counts calls or messages) is added there and run in a fork of that run
-    (``theater_harness.fork``); the others, and every run where forking is not possible,
-    run as ``run_scenario`` runs them. A forked run and the same schedule added to a
-    straight run at ``fork_at`` give the same trace (``result`` builds that straight run,
-    to report a failure with its runtime)."""
+    """Runs an exploration's schedules. With ``fork_at`` (``[explore] fork_at_ms``, >= 1),
+    the scenario runs once to just before that instant, with a fault injector from time 0
+    (it counts calls and messages from the start), and a schedule whose faults all fall at
+    or after it (by time: none counts calls or messages) is added there and run in a fork
+    of that run (``theater_harness.fork``); the others, and every run where forking is not
+    possible, run as ``run_scenario`` runs them. A forked run, the same schedule added to a
+    straight run there (``result`` builds it, to report a failure with its runtime) and the
+    schedule given to ``run_scenario`` from the start (what a replay runs) give the same
+    trace."""
 
     def __init__(self, scenario: Scenario, seed: int, fork_at: int | None):
         self.scenario, self.seed, self.fork_at = scenario, seed, fork_at
@@ -235,15 +236,17 @@ class Runner:
         self._started: Any = None
 
     def forkable(self, schedule: Any) -> bool:
-        return self.fork_at is not None and all(
-            f.on_call is None and f.on_message is None and f.at_ms is not None and f.at_ms >= self.fork_at
-            for f in schedule)
+        from ..fork import forkable
+
+        return bool(self.fork_at) and forkable(schedule, self.fork_at)
 
     def _prefix(self) -> Any:
+        """The run before ``fork_at``: to ``fork_at - 1`` (a fault at ``fork_at`` added
+        there acts before anything else of that instant, as one given at the start does)."""
         from ..faults import FaultSchedule
 
         started = start_scenario(self.scenario, self.seed, FaultSchedule([]), injector=True)
-        started.runtime.run(until=self.fork_at)
+        started.runtime.run(until=self.fork_at - 1)
         return started
 
     def checkpoint(self) -> Any:
@@ -251,6 +254,10 @@ class Runner:
             from ..fork import Checkpoint
 
             self._started = self._prefix()
+            # The prefix's invariants, checked once here: each fork checks only what it adds
+            # (a policy for an actor still to come is judged there).
+            with contextlib.suppress(ValueError):
+                check(self.scenario, self._started.runtime)
             self._checkpoint = Checkpoint(self._started.runtime)
         return self._checkpoint
 

@@ -63,6 +63,21 @@ name the file, the table and the key.
     kinds = ["trap", "err", "stop"]
     fork_at_ms = 2000                  # faults after 2 s; the run until then once, a fork per schedule
 
+    [world]                            # the outside world of every run (theater_harness.world)
+    files_from = "world"               # a folder (relative to the scenario file) copied to the disk
+    files = { "srv/app/config.txt" = "https://api.example.com/sync", "logs/" = "" }  # and files ("": a folder)
+    env = { API_TOKEN = "t0k" }        # environment variables (over the manifests' vars)
+
+    [[world.http]]                     # HTTP routes: the first that matches a request answers it
+    route = "POST https://api.example.com/*"   # "METHOD URL-pattern" (* for any method; * and ? in the URL)
+    status = 201                       # default 200
+    body = "synced"                    # default empty
+    headers = { content-type = "text/plain" }
+    latency_ms = 40                    # virtual time before the answer arrives (default 0)
+
+    [world.stores.shared]              # a store's labels and their content, before the run
+    motd = "hello"
+
 Strings in ``init_state``, payloads, ``args`` and expected replies and results may name
 another actor's id as ``${name}``. A call's ``expect_result`` is compared with
 ``values.render(result)`` (a component actor's plain result is made a value first with
@@ -81,6 +96,7 @@ from ..faults import Fault, FaultSchedule
 from ..schema import scenario as _schema
 from ..schema.scenario import EXPECTATIONS, shared_faker  # noqa: F401  (the run's Faker, re-exported)
 from ..trees import NodeSpec, Policy, TreeSpec
+from ..world import World
 
 SUFFIX = ".scenario.toml"
 RUNTIME_OPTIONS = tuple(_schema.runtime_options())  # the [runtime] keys; schema.scenario has their bounds
@@ -153,6 +169,7 @@ class Scenario:
     policies: dict = field(default_factory=dict)
     xfail: str | None = None
     description: str = ""
+    world: World | None = None  # [world]: each run starts from its own copy
 
     def tree(self) -> TreeSpec:
         """The scenario's actors as a TreeSpec (for exploration); several roots are grouped
@@ -206,6 +223,7 @@ def load_scenario(path: str | Path) -> Scenario:
         policies={name: Policy(**policy).to_dict() for name, policy in doc["policies"].items()},
         xfail=doc["xfail"],
         description=doc["description"],
+        world=doc["world"],
     )
 
 

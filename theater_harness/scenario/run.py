@@ -84,7 +84,8 @@ def start_scenario(scenario: Scenario, seed: int, schedule: FaultSchedule, *, in
     """Spawn ``scenario``'s actors and schedule its messages. ``injector``: a fault injector
     from time 0 even for an empty schedule (it counts calls and messages from the start,
     so that a schedule added later, ``Runtime.inject``, counts as one given at the start)."""
-    rt = Runtime(seed, faults=schedule if (len(schedule) or injector) else None, **scenario.options)
+    rt = Runtime(seed, faults=schedule if (len(schedule) or injector) else None, world=scenario.world,
+                 **scenario.options)
     rt.trace.meta.update({"scenario": scenario.name, "scenario_path": str(scenario.path),
                           "faults": schedule.to_dicts()})
     ids: dict[str, str] = {}

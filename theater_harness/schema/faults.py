@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ScenarioError
-from ..faults.model import ACTOR, KINDS, LINK, ON_CALL_KINDS, ON_MESSAGE_KINDS, OUTSIDE
+from ..faults.model import (ACTOR, KINDS, LINK, ON_CALL_KINDS, ON_MESSAGE_KINDS, OUTSIDE, WORLD_HITS,
+                            WORLD_KINDS)
 from . import _core
 from ._core import INT64_MAX, show
 
@@ -78,8 +79,26 @@ def check_fault(raw: Any, *, source: str = "<faults>", where: str = "fault") -> 
             if kind_type is int and not 0 <= value <= INT64_MAX:
                 raise error(name, f"expected an integer from 0 to {INT64_MAX}, got {show(value)}")
             params.append((name, value))
+    if kind in WORLD_KINDS:
+        _check_world(kind, dict(params), error)
     values["params"] = tuple(params)
     return values
+
+
+def _check_world(kind: str, params: dict[str, Any], error: _core.Error) -> None:
+    """A world fault's parameters beyond their types: what it hits, and how often."""
+    for name in ("count", "duration_ms"):
+        if params.get(name) == 0:
+            raise error(name, f"expected an integer >= 1 (a {kind!r} fault with {name} = 0 would hit nothing)")
+    status = params.get("status")
+    if status is not None and not 500 <= status <= 599:
+        raise error("status", f"expected a 5xx HTTP status (500 to 599), got {show(status)}")
+    if params.get("route") == "":
+        raise error("route", "expected a URL pattern (fnmatch: * and ?), e.g. \"https://api.example.com/*\"")
+    function = params.get("function")
+    if function is not None and function not in WORLD_HITS[kind]:
+        raise error("function", f"{show(function)} is not a function of {WORLD_KINDS[kind]} that a {kind!r} fault "
+                                f"hits; those: {', '.join(WORLD_HITS[kind])}")
 
 
 def check_faults(raw: Any, *, source: str = "<faults>", where: str = "fault") -> list[dict[str, Any]]:

@@ -23,11 +23,11 @@ from ..supervision.spec import AUTO_SHUTDOWN, DEFAULT_SHUTDOWN_MS, RECOVERY_MODE
 from . import _core
 
 # The handler types theater-harness implements (host functions in theater_harness.host).
-PROVIDED_HANDLERS = ("runtime", "message-server", "supervisor", "timing", "random", "store", "timer")
+PROVIDED_HANDLERS = ("runtime", "message-server", "supervisor", "timing", "random", "store", "timer", "rpc",
+                     "filesystem", "http-client", "environment")
 # Handler types real Theater has but the harness does not provide: a manifest may declare
 # them (their config is kept), but an actor importing their interfaces cannot be spawned.
-THEATER_ONLY_TYPES = ("filesystem", "http-client", "http-framework", "process", "environment", "wasi-http", "replay",
-                      "tcp", "rpc", "terminal", "loop", "podman")
+THEATER_ONLY_TYPES = ("http-framework", "process", "wasi-http", "replay", "tcp", "terminal", "loop", "podman")
 # Every handler type a manifest may declare: the names today's Theater accepts (PACKR.md 5),
 # the provided ones first.
 HANDLER_TYPES = PROVIDED_HANDLERS + THEATER_ONLY_TYPES
@@ -38,10 +38,15 @@ FIELDS = frozenset({"name", "version", *COMPONENT_KEYS, "description", "long_des
                     "init_state", "initial_state", "static_package", "permission_policy", "handler", "handlers"})
 U64_MAX = (1 << 64) - 1
 # The config keys Theater documents for a handler type, by type (PACKR.md 5): "string", "path"
-# (a non-empty string without NUL bytes), "bool", or the lowest integer allowed (up to u64).
-# Other keys, and the keys of other handler types, are kept as config unchecked.
+# (a non-empty string without NUL bytes), "bool", "strings" (an array of strings), "string
+# table" (a table of strings), or the lowest integer allowed (up to u64). Other keys, and the
+# keys of other handler types, are kept as config unchecked. The environment handler's
+# ``vars`` is theater-harness's own key (host/environment.py).
 HANDLER_CONFIG: dict[str, dict[str, Any]] = {
     "store": {"base_path": "path", "store_id": "string"},
+    "filesystem": {"path": "path", "new_dir": "bool", "allowed_commands": "strings"},
+    "environment": {"allowed_vars": "strings", "denied_vars": "strings", "allowed_prefixes": "strings",
+                    "allow_list_all": "bool", "vars": "string table"},
     "timing": {"max_sleep_duration": 0, "min_sleep_duration": 0},
     "random": {"seed": 0, "max_bytes": 0, "max_int": 0, "allow_crypto_secure": "bool"},
     "replay": {"chain": "path"},
@@ -183,6 +188,17 @@ def _check_config(handler_type: str, config: dict, where: str, error: _core.Erro
         if kind == "bool":
             if not isinstance(value, bool):
                 raise error(field, f"expected a boolean (true or false), got {describe(value)}")
+        elif kind == "strings":
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise error(field, f"expected an array of strings, got {describe(value)}"
+                                   + ("" if not isinstance(value, list) else " with an item that is not a string"))
+        elif kind == "string table":
+            if not isinstance(value, dict):
+                raise error(field, f'expected a table of strings (e.g. {{ NAME = "value" }}), got {describe(value)}')
+            for name, text in value.items():
+                if not isinstance(text, str) or "\0" in text or "=" in name or "\0" in name:
+                    raise error(f"{field}.{name}", f"expected a string without NUL (and a name without '='), "
+                                                   f"got {describe(text)}")
         elif kind in ("string", "path"):
             if not isinstance(value, str) or not value:
                 raise error(field, f"expected a non-empty string, got {describe(value)}")

@@ -11,12 +11,19 @@ checked now against the module itself (``"counter.add"``, or a Theater export by
 name, ``"theater:simple/message-server-client.handle-send"``); its ``args`` are TOML values
 that have a typed form (no dates or times, integers within 64 bits), converted by the
 runtime by the types the actor declares (``Runtime.call_later``).
+
+``[world]`` gives the run its outside world (``theater_harness.world``), checked now and
+given back as a ``World`` (a ``files_from`` folder read once, here): each file, variable,
+route and label by ``World``'s own rules, the error naming its key
+(``world.http[1].status``, ``world.files."app/config.json"``).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +38,7 @@ from .tree import check_child_rules, check_policy
 
 EXPECTATIONS = ("running", "failed", "stopped", "any")
 TOP_KEYS = ("name", "description", "seed", "end_ms", "actor", "message", "stop", "runtime", "workload", "fault",
-            "explore", "invariants", "policy", "xfail")
+            "explore", "invariants", "policy", "xfail", "world")
 ACTOR_KEYS = ("name", "manifest", "supervision", "init_state", "parent", "expect", "expect_exit",
               "expect_incarnation", "restart", "recovery", "significant")
 # [runtime]: each option's lowest value (the highest is INT64_MAX), as Runtime(...) checks them.
@@ -132,6 +139,7 @@ def check_scenario(doc: dict, path: Path) -> dict[str, Any]:
             raise error(f"policy.{name}", f"{name!r} is not an actor of this scenario")
     out["policies"] = {name: check_policy(f, table, f"policy.{name}", min_period_ms=1)
                        for name, table in policies.items()}
+    out["world"] = _world(f, doc["world"], path) if "world" in doc else None
     return out
 
 
@@ -416,3 +424,67 @@ def _invariants(f: _core.Fields, doc: dict) -> list[str]:
         if name != "all" and name not in INVARIANTS:
             raise f.error(f"invariants[{i}]", f"{name!r} is not an invariant; invariants: all, {', '.join(INVARIANTS)}")
     return invariants
+
+
+WORLD_KEYS = ("files", "files_from", "env", "http", "stores")
+ROUTE_KEYS = ("route", "status", "headers", "body", "latency_ms")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key(name: str) -> str:
+    """``name`` as a TOML key in a field: bare when it may be, else quoted."""
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name, ensure_ascii=False)
+
+
+def _world(f: _core.Fields, table: Any, path: Path) -> Any:
+    """``[world]`` as a ``World``: every entry checked alone first, so that an error names
+    its key; then the whole (a file where a folder must be; the folder to copy)."""
+    from ..world import World, WorldError
+
+    def checked(where: str, prefix: str, make: Any, *args: Any, whole: str = "", **kwargs: Any) -> Any:
+        """``make(*args, **kwargs)``; a WorldError it raises as this file's error at ``where``,
+        followed by what the World's field has after ``prefix`` (the entry's part:
+        ``.status``), or by ``whole`` when the World's field is not the entry's."""
+        try:
+            return make(*args, **kwargs)
+        except WorldError as exc:
+            field = exc.field or ""
+            raise f.error(where + (field[len(prefix):] if field.startswith(prefix) else whole), exc.reason) from None
+
+    f.table(table, "world", "expected a table [world] (files, files_from, env, [[world.http]], [world.stores.<id>])")
+    f.unknown(table, WORLD_KEYS, "world")
+    files: dict = {}
+    for name, content in f.table(table.get("files", {}), "world.files", "expected a table of paths to text").items():
+        where = f"world.files.{_key(name)}"
+        if not isinstance(content, str):
+            raise f.error(where, "expected the file's text (a string; \"\" with a key ending in / for an empty "
+                                 f"folder), got {_core.show(content)}")
+        content = None if name.endswith("/") and not content else content
+        files.update(checked(where, f"files[{name!r}]", World, files={name: content}).files)
+    env = f.table(table.get("env", {}), "world.env", "expected a table of variable names to strings")
+    for name, value in env.items():
+        checked(f"world.env.{_key(name)}", f"env[{name!r}]", World, env={name: value})
+    http: dict = {}
+    for i, route in enumerate(_tables(f, table, "http")):
+        where = f"world.http[{i}]"
+        f.unknown(route, ROUTE_KEYS, where)
+        key = f.string(route, "route", where, required=True,
+                       missing='missing: the requests it answers, "METHOD URL-pattern" (e.g. "GET https://x/*")')
+        if key in http:
+            raise f.error(f"{where}.route", f"{key!r} is the route of an earlier [[world.http]]: the first route "
+                                            "that matches a request answers it, so this one never would")
+        response = {k: v for k, v in route.items() if k != "route"}
+        (checked_route,) = checked(where, f"http[{key!r}]", World, whole=".route", http={key: response}).routes
+        http[key] = checked_route.response
+    stores = f.table(table.get("stores", {}), "world.stores", "expected tables [world.stores.<store id>]")
+    for store_id, labels in stores.items():
+        where = f"world.stores.{_key(store_id)}"
+        for label, content in f.table(labels, where, "expected a table of labels to content (strings)").items():
+            if not isinstance(content, str):
+                raise f.error(f"{where}.{_key(label)}", f"expected the content (a string), got {_core.show(content)}")
+        checked(where, f"stores[{store_id!r}]", World, stores={store_id: labels})
+    given = {"files": files, "env": env, "http": http, "stores": stores}
+    folder = f.path(table, "files_from", "world", "expected a folder, relative to the scenario file")
+    if folder is None:
+        return checked("world.files", "files", World, **given)
+    return checked("world.files_from", "from_folder", World.from_folder, path.parent / folder, **given)

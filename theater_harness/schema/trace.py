@@ -25,7 +25,10 @@ from .faults import check_faults
 _SCALAR = (str, int, float, bool, type(None))
 _ID_FIELDS = ("actor", "parent", "failed", "supervisor", "child", "to")  # actor ids, or null
 _ID_LISTS = ("stop", "restart", "drop")  # lists of actor ids (restart-plan)
-_REQUIRED = {"replay": ("calls", "of"), "escalate": ("restarts", "intensity", "period_ms"), "run-ended": ("reason",)}
+_REQUIRED = {"replay": ("calls", "of"), "escalate": ("restarts", "intensity", "period_ms"), "run-ended": ("reason",),
+             "rpc": ("function", "issued_ms", "outcome"),
+             "world": ("interface", "function", "outcome", "latency_ms")}
+_WORLD_OUTCOMES = ("ok", "err")
 _SEED_RANGE = (-(1 << 63), (1 << 64) - 1)
 
 
@@ -146,6 +149,13 @@ def _check_kind(r: dict, kind: str, where: str, error: _core.Error) -> None:
     elif kind == "replay":
         if r.get("divergences") is not None and not isinstance(r["divergences"], list):
             raise error(f"{where}.divergences", f"expected a list or null, got {_core.show(r['divergences'])}")
+    elif kind == "world":  # a call into the outside world (host/world_calls.py)
+        for key in ("interface", "function"):
+            if not isinstance(r[key], str):
+                raise error(f"{where}.{key}", f"expected a string, got {_core.show(r[key])}")
+        if r["outcome"] not in _WORLD_OUTCOMES:
+            raise error(f"{where}.outcome", f"expected one of {', '.join(_WORLD_OUTCOMES)}, got {_core.show(r['outcome'])}")
+        _int(r, "latency_ms", where, error)
     elif kind in ("send", "request"):
         delay = r.get("delay_ms")
         if delay.__class__ is int and not 0 <= delay <= _core.INT64_MAX:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 import itertools
 import threading
 import weakref
@@ -29,8 +30,8 @@ from wasmtime.component import _types as T
 
 from ..errors import ComponentError
 from . import _convert as C
-from . import _engine
-from ._wit import BLOCKING, EXPORTS, HANDLER_FOR_IMPORT, IMPORTS, PACKAGE, parse_interface, render_func
+from . import _engine, _image
+from ._wit import BLOCKING, EXPORTS, HANDLER_FOR_IMPORT, HOST_NAMES, IMPORTS, PACKAGE, parse_interface, render_func
 
 _vp, _sz = ctypes.c_void_p, ctypes.c_size_t
 # (env, context, func type, args, nargs, results, nresults) -> error pointer or 0
@@ -160,6 +161,7 @@ class ActorComponent:
     _callbacks: list = field(default_factory=list)
     abi: str = "component"
     supplied_imports: tuple = ()  # imports a test must supply: none (every one is Theater's)
+    image: _image.Image | None = None  # its data segments' memory image, if they are big (_image)
 
     def incarnate(self, owner: Any, dispatch: Any, *, fuel: int, memory_cap: int | None) -> Any:
         """A new instance in a Store of its own (``_instance.Incarnation``)."""
@@ -332,8 +334,13 @@ class _Ready(Suspension):
 
 
 def inspect(wasm: bytes, source: str, *, use_cache: bool = True) -> ActorComponent:
-    """Compile (or load from the cache) and check a component against `theater:simple`."""
-    component, digest, hit = _engine.load_component(wasm, source, use_cache=use_cache)
+    """Compile (or load from the cache) and check a component against `theater:simple`.
+    A component with big data segments is compiled without their bytes, which go into
+    its memory image (``_image``)."""
+    compiled, image = _image.prepare(wasm)
+    component, digest, hit = _engine.load_component(compiled, source, use_cache=use_cache)
+    if image is not None:  # the cache keys what was compiled; the trace names the file
+        digest = hashlib.sha256(wasm).hexdigest()
     ctype = component.type
     engine = _engine.engine()
 
@@ -370,7 +377,7 @@ def inspect(wasm: bytes, source: str, *, use_cache: bool = True) -> ActorCompone
                 lower_result=C.codec(result)[0] if result is not None else None,
                 blocking=(name.name, fn_name) in BLOCKING,
                 returns_result=isinstance(result, T.ResultType),
-                host_function=fn_name,
+                host_function=HOST_NAMES.get((name.name, fn_name), fn_name),
             )
         imports[name.name] = full
         host_imports[name.name] = funcs
@@ -413,6 +420,7 @@ def inspect(wasm: bytes, source: str, *, use_cache: bool = True) -> ActorCompone
         imports=imports,
         host_imports=host_imports,
         cache_hit=hit,
+        image=image,
     )
 
 

@@ -47,7 +47,8 @@ SIGNALS_BASED_TRAPS = False
 # --- end traps without signals ---
 # --- memory-cap accounting (theater_harness/wasm/_memory.py) ---
 # Linear memories are allocated by the harness's host memory creator, which needs
-# copy-on-write memory images off; the reservation and guard are wasmtime's 64-bit
+# wasmtime's copy-on-write memory images off (a component with big data segments gets
+# the harness's own instead: _image.py); the reservation and guard are wasmtime's 64-bit
 # defaults, set explicitly because compiled code may elide bounds checks against them
 # (with signals-based traps: see SIGNALS_BASED_TRAPS above).
 MEMORY_RESERVATION = 1 << 32

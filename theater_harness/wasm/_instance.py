@@ -3,7 +3,8 @@
 Each incarnation gets its own Store (a trap poisons every instance in a Store, and a
 Store frees nothing until dropped), a memory cap enforced by the harness's own linear
 memories (``_memory``: a refused growth is recorded, so a call failing after one is a
-memory-cap failure, not a generic trap), and a fuel budget for every call.
+memory-cap failure, not a generic trap; a component with big data segments starts from
+a copy-on-write image of them, ``_image``), and a fuel budget for every call.
 
 A call returns ``(True, value)`` or ``(False, Failure)``; a trap, fuel exhaustion, a
 memory-cap hit or a failing host call never raises out of here. A component that imports
@@ -255,20 +256,21 @@ class IncarnationBase:
     __slots__ = ()
 
     @contextlib.contextmanager
-    def _instantiating(self) -> Iterator[None]:
+    def _instantiating(self, image: Any = None) -> Iterator[None]:
         """Around the instantiation: its fuel, the incarnation on the active stack (its
-        start function's host calls), its linear memories charged to its memory account;
-        a failure after a refused growth is a memory-cap failure (``MemoryCapExceeded``).
+        start function's host calls), its linear memories charged to its memory account
+        (``image``: the memory image mapped into them, ``_image``); a failure after a
+        refused growth is a memory-cap failure (``MemoryCapExceeded``).
 
-        Instantiation copies the data segments into linear memory, and wasmtime charges
-        fuel for the copy (one unit per byte: the harness's own memories rule out
-        copy-on-write images). The data cannot be larger than the memory it lands in, so
-        this budget covers any module that fits its cap, plus its start function."""
+        Instantiation copies the data segments into linear memory (those not in a memory
+        image), and wasmtime charges fuel for the copy (one unit per byte). The data
+        cannot be larger than the memory it lands in, so this budget covers any module
+        that fits its cap, plus its start function."""
         cap = self.memory_cap
         _set_fuel(self._ctx, self.fuel + (cap if cap is not None else INSTANTIATE_FUEL))
         account = self.memory
         ACTIVE.stack.append(self)
-        previous = _memory.enter(account)
+        previous = _memory.enter(account, image)
         try:
             yield
         except wasmtime.WasmtimeError as exc:
@@ -368,7 +370,7 @@ class Incarnation(IncarnationBase):
         self._funcs: dict[int, tuple[Any, int]] = {}  # export index_key -> (func, its address)
         self.instance = None
         linker, linker_ptr, component_ptr = component.instantiate_args
-        with self._instantiating():
+        with self._instantiating(component.image):
             if component.is_async:
                 self.instance = self._instantiate_async(linker_ptr, component_ptr)
             else:  # wasmtime-py's Linker.instantiate, by address

@@ -27,9 +27,15 @@ past the reservation (only when the engine lets memories move: memory64, or a
 released when wasmtime finalizes the memory (when its Store is dropped): kept for the
 next memory, or unmapped (see "Reuse").
 
-The engine must not use copy-on-write memory images (``memory_init_cow``): wasmtime
-only applies them to its own mmap-backed memories and would abort on ours. Without
-them, data segments are copied into each new memory at instantiation.
+The engine must not use wasmtime's copy-on-write memory images (``memory_init_cow``):
+wasmtime only applies them to its own mmap-backed memories and would abort on ours.
+Without them, data segments are copied into each new memory at instantiation, except
+those of a component with big ones, which come from a memory image of the harness's
+own (``_image``): the component's segments were emptied when it was loaded, and the
+memory created while it is instantiated (:func:`enter` names its image) gets the image
+mapped over its first pages (``MAP_PRIVATE``, so writes stay the incarnation's). Such a
+memory is unmapped when it is finalized, never kept for reuse: a kept mapping must read
+zero once its pages are dropped, and an image's pages would read the image.
 
 Reuse. Mapping a reservation and unmapping it again cost ~20 us of system calls per
 incarnation (a crash-and-restart cycle pays both), so a finalized memory's mapping is
@@ -54,6 +60,7 @@ import threading
 import wasmtime
 
 from . import _convert as C
+from . import _image
 
 if not sys.platform.startswith("linux"):  # pragma: no cover - the harness targets Linux
     raise ImportError("theater_harness.wasm._memory needs Linux (mmap, mprotect, MAP_NORESERVE)")
@@ -82,6 +89,7 @@ _PROT_NONE = 0
 _PROT_RW = mmap.PROT_READ | mmap.PROT_WRITE
 _MAP_NORESERVE = 0x4000  # Linux, every architecture wasmtime supports
 _MAP_FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
+_MAP_FIXED = 0x10  # Linux, every architecture wasmtime supports
 _MAP_FAILED = (1 << (8 * ctypes.sizeof(_vp))) - 1
 _MREMAP_MOVE_TO = 1 | 2  # MREMAP_MAYMOVE | MREMAP_FIXED
 _MADV_DONTNEED = 4  # Linux: private anonymous pages read as zero afterwards
@@ -142,38 +150,44 @@ class MemoryAccount:
 
 class _Current(threading.local):
     account: MemoryAccount | None = None
+    image: _image.Image | None = None
 
 
 _CURRENT = _Current()
 
 
-def enter(account: MemoryAccount) -> MemoryAccount | None:
-    """Charge memories created on this thread to ``account`` until :func:`leave`.
+def enter(account: MemoryAccount, image: _image.Image | None = None) -> tuple:
+    """Charge memories created on this thread to ``account``, and map ``image`` (the
+    memory image of the component being instantiated, if it has one) into each, until
+    :func:`leave`.
 
-    Returns the previous account, to give back to :func:`leave` (instantiations nest
+    Returns what was current before, to give back to :func:`leave` (instantiations nest
     when a start function makes a host call that spawns another actor).
     """
-    previous = _CURRENT.account
-    _CURRENT.account = account
+    current = _CURRENT
+    previous = (current.account, current.image)
+    current.account, current.image = account, image
     return previous
 
 
-def leave(previous: MemoryAccount | None) -> None:
-    _CURRENT.account = previous
+def leave(previous: tuple) -> None:
+    _CURRENT.account, _CURRENT.image = previous
 
 
 class _Region:
     """One linear memory: its mapping, accessible size and reservation."""
 
-    __slots__ = ("base", "size", "rw", "capacity", "guard", "account")
+    __slots__ = ("base", "size", "rw", "capacity", "guard", "account", "imaged")
 
-    def __init__(self, base: int, size: int, rw: int, capacity: int, guard: int, account: MemoryAccount):
+    def __init__(self, base: int, size: int, rw: int, capacity: int, guard: int, account: MemoryAccount,
+                 imaged: bool = False):
         self.base = base  # the memory's base, ``guard`` bytes into the mapping
         self.size = size  # bytes wasm may access (wasmtime's byte_size)
         self.rw = rw  # bytes made read-write: size rounded up to host pages
         self.capacity = capacity  # bytes reserved: growth up to here never moves
         self.guard = guard  # PROT_NONE bytes before the base and after the reservation
         self.account = account
+        self.imaged = imaged  # a memory image is mapped into it: unmapped when released, never kept
 
     def unmap(self) -> None:
         _munmap(self.base - self.guard, self.capacity + 2 * self.guard)
@@ -210,7 +224,7 @@ _pooled = 0
 def _release(region: _Region) -> None:
     """Keep ``region``'s mapping for reuse (its pages dropped), or unmap it."""
     global _pooled
-    if _pooled < POOL_MAX and region.rw <= POOL_RW_MAX and \
+    if not region.imaged and _pooled < POOL_MAX and region.rw <= POOL_RW_MAX and \
             (not region.rw or _madvise(region.base, region.rw, _MADV_DONTNEED) == 0):
         try:
             _POOL.setdefault((region.capacity, region.guard), []).append((region.base, region.rw))
@@ -250,6 +264,12 @@ def release_pool() -> int:
             freed += 1
     return freed
 # --- end reuse ---
+
+
+def _map_image(base: int, image: _image.Image) -> bool:
+    """Map ``image`` over its place in the read-write memory at ``base``, copy-on-write."""
+    at = base + image.start
+    return _mmap(at, image.length, _PROT_RW, mmap.MAP_PRIVATE | _MAP_FIXED, image.fd, 0) == at
 
 
 def _fail(message: str) -> int:
@@ -370,12 +390,19 @@ def _new_memory(env: int, ty: int, minimum: int, maximum: int, reserved: int, gu
         rw = _round_up(minimum)
         capacity = max(_round_up(reserved), rw, _HOST_PAGE)
         guard = _round_up(guard)
+        image = _CURRENT.image
+        if image is not None and image.start + image.length > minimum:  # _image.prepare rules it out
+            return _fail(f"a memory image of {image.start + image.length} bytes does not fit a linear memory "
+                         f"of {minimum} bytes")
         base = _reuse(capacity, guard, rw) or _map(capacity, guard, rw)
         if not base:
             return _fail(f"cannot map {capacity + 2 * guard} bytes for a linear memory "
                          f"(errno {ctypes.get_errno()})")
+        if image is not None and not _map_image(base, image):
+            _munmap(base - guard, capacity + 2 * guard)
+            return _fail(f"cannot map a memory image of {image.length} bytes (errno {ctypes.get_errno()})")
         key = next(_keys)
-        _REGIONS[key] = _Region(base, minimum, rw, capacity, guard, account)
+        _REGIONS[key] = _Region(base, minimum, rw, capacity, guard, account, image is not None)
         account.memories += 1
         used = account.used = account.used + minimum
         if used > account.peak:

@@ -85,6 +85,13 @@ ERROR_TYPE = (
 )
 ACTOR_ERROR = f"record{{error-type: {ERROR_TYPE}, data: option<list<u8>>}}"
 CHANNEL_ACCEPT = "record{accepted: bool, message: option<list<u8>>}"
+# The world's records (`store`, `filesystem`, `http-types`).
+CONTENT_REF = "record{hash: string}"
+COMMAND_RESULT = ("variant{success(record{stdout: string, stderr: string, exit-code: s32}), "
+                  "error(record{message: string})}")
+_HEADERS = "list<tuple<string, string>>"
+HTTP_REQUEST = f"record{{method: string, uri: string, headers: {_HEADERS}, body: option<list<u8>>}}"
+HTTP_RESPONSE = f"record{{status: u16, headers: {_HEADERS}, body: option<list<u8>>}}"
 
 
 def _handler(params: str, extra: str = "") -> str:
@@ -129,6 +136,43 @@ IMPORTS: dict[str, dict[str, tuple[str, ...]]] = {
         "random-float": ("func() -> result<f64, string>",),
         "generate-uuid": ("func() -> result<string, string>",),
     },
+    # The outside world (theater_harness.world), component era.
+    "store": {
+        "new": ("func() -> result<string, string>",),
+        "store": (f"func(string, list<u8>) -> result<{CONTENT_REF}, string>",),
+        "get": (f"func(string, {CONTENT_REF}) -> result<list<u8>, string>",),
+        "exists": (f"func(string, {CONTENT_REF}) -> result<bool, string>",),
+        "label": (f"func(string, string, {CONTENT_REF}) -> result<_, string>",),
+        "get-by-label": (f"func(string, string) -> result<option<{CONTENT_REF}>, string>",),
+        "remove-label": ("func(string, string) -> result<_, string>",),
+        "remove-from-label": (f"func(string, string, {CONTENT_REF}) -> result<_, string>",),
+        "store-at-label": (f"func(string, string, list<u8>) -> result<{CONTENT_REF}, string>",),
+        "replace-content-at-label": (f"func(string, string, list<u8>) -> result<{CONTENT_REF}, string>",),
+        "replace-at-label": (f"func(string, string, {CONTENT_REF}) -> result<_, string>",),
+        "list-labels": ("func(string) -> result<list<string>, string>",),
+        "list-all-content": (f"func(string) -> result<list<{CONTENT_REF}>, string>",),
+        "calculate-total-size": ("func(string) -> result<u64, string>",),
+    },
+    "filesystem": {
+        "read-file": ("func(string) -> result<list<u8>, string>",),
+        "write-file": ("func(string, string) -> result<_, string>",),
+        "list-files": ("func(string) -> result<list<string>, string>",),
+        "delete-file": ("func(string) -> result<_, string>",),
+        "create-dir": ("func(string) -> result<_, string>",),
+        "delete-dir": ("func(string) -> result<_, string>",),
+        "path-exists": ("func(string) -> result<bool, string>",),
+        "execute-command": (f"func(string, string, list<string>) -> result<{COMMAND_RESULT}, string>",),
+        "execute-nix-command": (f"func(string, string) -> result<{COMMAND_RESULT}, string>",),
+    },
+    "environment": {
+        "get-var": ("func(string) -> option<string>",),
+        "list-vars": (f"func() -> {_HEADERS}",),
+        "exists": ("func(string) -> bool",),
+    },
+    "http-types": {},  # types only
+    "http-client": {
+        "send-http": (f"func({HTTP_REQUEST}) -> result<{HTTP_RESPONSE}, string>",),
+    },
 }
 
 # Host functions that may have to wait (in virtual time, or for another actor): their
@@ -137,7 +181,18 @@ BLOCKING = frozenset({
     ("timing", "sleep"), ("timing", "deadline"),
     ("message-server-host", "request"), ("message-server-host", "open-channel"),
     ("supervisor", "spawn"), ("supervisor", "resume"), ("supervisor", "restart-child"),
+    # The world's functions that may take virtual time (latency, and the faults to come).
+    *(("store", fn) for fn in IMPORTS["store"]),
+    *(("filesystem", fn) for fn in IMPORTS["filesystem"]),
+    ("http-client", "send-http"),
 })
+
+# Component-era functions whose meaning (types) differs from the packr function of the
+# same name: the host implements them under another name (as packr's HOST_NAMES). The
+# component-era store's content refs are records, ``{hash: string}``.
+HOST_NAMES = {("store", fn): f"{fn} (content-ref record)" for fn in (
+    "store", "get", "exists", "label", "get-by-label", "remove-from-label", "store-at-label",
+    "replace-content-at-label", "replace-at-label", "list-all-content")}
 
 # Which manifest handler type provides each host interface.
 HANDLER_FOR_IMPORT = {
@@ -146,6 +201,11 @@ HANDLER_FOR_IMPORT = {
     "supervisor": "supervisor",
     "timing": "timing",
     "random": "random",
+    "store": "store",
+    "filesystem": "filesystem",
+    "environment": "environment",
+    "http-types": "http-client",
+    "http-client": "http-client",
 }
 
 # Actor exports the host calls: (interface, function) -> accepted signatures.

@@ -25,6 +25,7 @@ MESSAGE_SERVER_HOST = "theater:simple/message-server-host"
 SUPERVISOR = "theater:simple/supervisor"
 TIMER = "theater:simple/timer"
 STORE = "theater:simple/store"
+RPC = "theater:simple/rpc"
 
 ACTOR = "theater:simple/actor"
 MESSAGE_SERVER_CLIENT = "theater:simple/message-server-client"
@@ -101,6 +102,14 @@ INTERFACES: dict[str, dict[str, FunctionSig]] = {
         ("list-all-content", [("store-id", "string")], ["result<list<string>, string>"]),
         ("calculate-total-size", [("store-id", "string")], ["result<u64, string>"]),
         ("list-labels", [("store-id", "string")], ["result<list<string>, string>"]),
+    ]),
+    # Every answer is a dynamic value holding a result (``variant result {ok, err}``), as
+    # crates/theater-handler-rpc/rpc.pact declares it.
+    RPC: _table(RPC, [
+        ("call", [("actor-id", "string"), ("function", "string"), ("params", "value"), ("options", "value")],
+         ["value"]),
+        ("implements", [("actor-id", "string"), ("interface", "string")], ["value"]),
+        ("exports", [("actor-id", "string")], ["value"]),
     ]),
 }
 """Host interfaces TH links into every actor: full name -> function name -> signature."""

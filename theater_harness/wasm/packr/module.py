@@ -30,7 +30,7 @@ from ...errors import ComponentError
 from .. import _engine
 from .._component import ACTIVE, Suspension, _Continuation, _Ready, park
 from . import _abi, cgrf
-from .interfaces import INTERFACES
+from .interfaces import INTERFACES, STORE
 from .theater import THEATER_EXPORTS, theater_params, to_packr, unpack_args
 from .types import PackageMetadata, TypeDesc, decode_metadata, hash_interface
 from .value import to_value
@@ -40,7 +40,9 @@ PACKAGE = "theater:simple"
 BLOCKING = frozenset({
     ("message-server-host", "request"), ("message-server-host", "open-channel"),
     ("supervisor", "spawn"), ("supervisor", "spawn-and-wait"), ("supervisor", "resume"),
-    ("supervisor", "restart-child"),
+    ("supervisor", "restart-child"), ("rpc", "call"),
+    # The store is the outside world: its answers may take virtual time (world faults).
+    *(("store", fn) for fn in INTERFACES[STORE]),
 })
 # Where a packr function's meaning differs from the component-era function of the same
 # name, the host implements it under another name.

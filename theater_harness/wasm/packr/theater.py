@@ -19,6 +19,7 @@ values, by the types Theater declares for each function.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from . import cgrf
@@ -250,6 +251,13 @@ def theater_params(key: tuple[str, str], params: tuple) -> tuple[Value, ...]:
     if key == ("supervisor-handlers", "handle-child-error"):
         params = (params[0], actor_error(params[1]))
     return tuple(to_packr(p, t) for p, t in zip(params, types, strict=True))
+
+
+def verbatim(export: Any) -> Any:
+    """``export`` as Theater's rpc handler calls it: the caller's params (packr values)
+    reach it unconverted, whatever types its metadata declares, and its return value comes
+    back as the export gave it (``call_function_with_value``: no conversion either way)."""
+    return replace(export, key=None, params=None, lift_return=None)
 
 
 def call_input(state: Any, params: tuple[Value, ...]) -> bytes:
