@@ -10,7 +10,7 @@ from theater_harness.scenario import explore as explore_module
 from theater_harness.scenario import load_scenario
 from theater_harness.scenario.explore import explore
 
-from conftest import ACTORS
+from conftest import ACTORS, SCENARIOS
 
 SCENARIO = f"""
 name = "forked exploration"
@@ -99,3 +99,26 @@ def test_a_schedule_added_at_the_fork_point_is_the_schedule_run_from_the_start(t
     added = explore_module.Runner(loaded, 5, 1500).result(schedule)
     from_start = run_scenario(loaded, 5, faults=schedule)
     assert added.runtime.trace.hash() == from_start.runtime.trace.hash()
+
+
+BUNDLED_EXPLORATIONS = sorted(p.name for p in SCENARIOS.glob("*.scenario.toml")
+                              if "\n[explore]" in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", BUNDLED_EXPLORATIONS)
+def test_every_bundled_exploration_agrees_forked_and_straight(name, monkeypatch):
+    """Each bundled [explore] scenario, forked halfway through its faults' window, and the
+    same exploration with every schedule run from the start: the same schedules, verdicts,
+    coverage and shrunk failure."""
+    import dataclasses
+
+    loaded = load_scenario(SCENARIOS / name)
+    horizon = loaded.explore.horizon_ms or loaded.end_ms or 10_000
+    forked_scenario = dataclasses.replace(
+        loaded, explore=dataclasses.replace(loaded.explore, examples=30, fork_at_ms=horizon // 2))
+    forked = explore(forked_scenario, 3)
+    # straight: every schedule given to run_scenario from time 0, as a replay runs it
+    monkeypatch.setattr(explore_module.Runner, "forkable", lambda self, schedule: False)
+    straight = explore(forked_scenario, 3)
+    assert outcome_of(forked) == outcome_of(straight)
+    assert forked.runs >= 30
