@@ -4,8 +4,8 @@
 Builds a wheel from a clean copy of the checkout, installs it into a fresh venv, and
 from a temporary folder (the checkout not on sys.path) runs the README's first test
 (the ``# test_counter_tree.py`` block, taken from README.md as tests/test_readme.py
-takes it) under pytest, and ``theater-harness run`` on a copy of a bundled scenario
-with a copy of the bundled example actors beside it. Prints each command; exits 1 at
+takes it) and its tests of the outside world under pytest, and ``theater-harness run`` on
+copies of bundled scenarios with a copy of the bundled example actors beside them. Prints each command; exits 1 at
 the first step that fails.
 
     python tests/check_wheel.py [--keep]     # --keep: leave the temporary folder
@@ -35,8 +35,13 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_TEST = "# test_counter_tree.py"  # the first line of the README's first test
+# The README's test files run in the wheel's venv: the first test; the outside world's
+# (the world fixture, world_user); the store mutant caught by store_durability.
+README_TESTS = ("test_counter_tree.py", "test_world_user.py", "test_store_durability.py")
 SCENARIO = ROOT / "scenarios" / "one-for-one.scenario.toml"  # the one the README shows
 PACKR_SCENARIO = ROOT / "scenarios" / "packr-one-for-all.scenario.toml"  # packr and component actors in one tree
+WORLD_SCENARIO = ROOT / "scenarios" / "world-basics.scenario.toml"  # files, env, HTTP, a store
+SCENARIOS = (SCENARIO, PACKR_SCENARIO, WORLD_SCENARIO)
 EXAMPLES_IN_WHEEL = "theater_harness/example-actors/"
 # What an install needs of the example actors, and what it must not get.
 REQUIRED_SUFFIXES = (".toml", ".wasm")
@@ -109,14 +114,14 @@ def wheel_problems(wheel: Path, examples: Path) -> list[str]:
     return problems
 
 
-def readme_first_test() -> str:
-    """The README's first test, as tests/test_readme.py extracts it."""
+def readme_test(first_line: str = FIRST_TEST) -> str:
+    """A test file the README shows (by its first line), as tests/test_readme.py extracts it."""
     sys.path.insert(0, str(ROOT / "tests"))
     try:
         from test_readme import _block
     finally:
         sys.path.pop(0)
-    return _block("python", FIRST_TEST)
+    return _block("python", first_line)
 
 
 def _run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -169,17 +174,18 @@ def check(tmp: Path) -> None:
     if not all(Path(p).resolve().is_relative_to(site) for p in where):
         raise Failed(f"theater_harness was not imported from the venv {site}: {where}")
 
-    step("the README's first test, under pytest")
-    (work / "test_counter_tree.py").write_text(readme_first_test(), encoding="utf-8")
-    _run([python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--theater-seed", "1", "test_counter_tree.py"],
-         cwd=work, env=env)
+    step("the README's first test and its tests of the outside world (the world fixture), under pytest")
+    tests = {name: readme_test(f"# {name}") for name in README_TESTS}
+    for name, text in tests.items():
+        (work / name).write_text(text, encoding="utf-8")
+    _run([python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--theater-seed", "1", *tests], cwd=work, env=env)
 
-    step("theater-harness run on copies of two bundled scenarios (one mixes packr and component actors), "
-         "the examples copied beside them")
-    for scenario in (SCENARIO, PACKR_SCENARIO):
+    step("theater-harness run on copies of three bundled scenarios (packr and component actors in one tree; "
+         "the outside world), the examples copied beside them")
+    for scenario in SCENARIOS:
         shutil.copy(scenario, work / scenario.name)
     shutil.copytree(where[1], work / "actors")  # the scenarios name "actors/counter.toml", ...
-    _run([str(bin_dir / "theater-harness"), "run", SCENARIO.name, PACKR_SCENARIO.name], cwd=work, env=env)
+    _run([str(bin_dir / "theater-harness"), "run", *(s.name for s in SCENARIOS)], cwd=work, env=env)
 
     steps.append(("end", time.monotonic()))
     print("\n== times")
@@ -202,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("wheel check ok: the README's first test and two bundled scenarios pass in a wheel install")
+    print("wheel check ok: the README's tests and three bundled scenarios pass in a wheel install")
     return 0
 
 
