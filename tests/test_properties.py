@@ -22,7 +22,7 @@ from theater_harness.strategies import (ACTOR_KINDS, COUNTER, CRASHER, HEALABLE_
 from theater_harness.supervision import supervisor as supervisor_module
 from theater_harness.trees import EXAMPLES, NodeSpec, Policy, TreeSpec
 
-SEARCH = settings(max_examples=300, deadline=None, database=None, phases=[Phase.generate, Phase.shrink],
+SEARCH = settings(max_examples=1000, deadline=None, database=None, phases=[Phase.generate, Phase.shrink],
                   suppress_health_check=list(HealthCheck))
 WORK = tuple((t, "w1", "inc") for t in range(0, 5000, 500))
 

@@ -203,7 +203,7 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
         return _one_fault(draw, enabled[by_weight[0](pick)], names, parts)
 
     parts = _FaultParts(
-        empty=st.integers(0, 4), lead=_weighted(kind_weights), others=st.integers(0, (1 << len(ordered)) - 1),
+        empty=st.integers(0, 4), lead=_weighted(kind_weights), others=_coins(len(ordered)),
         kind=st.integers(0, total - 1), faults=st.lists(one_fault(), min_size=1, max_size=max(1, max_faults)),
         at_ms=st.integers(from_ms, horizon_ms), targets=_weighted([w for _, w in chosen]).map(names.__getitem__),
         workers=st.sampled_from(workers) if workers else st.nothing(),
@@ -228,6 +228,16 @@ def fault_schedules(tree: TreeSpec, *, max_faults: int = 3, kinds: Sequence[str]
         return FaultSchedule(sorted(draw(parts.faults), key=_fault_time))
 
     return schedules()
+
+
+def _coins(n: int) -> st.SearchStrategy[int]:
+    """``n`` fair coins as the bits of an int (bit i: coin i), each with even odds. One
+    integer of ``n`` bits would not do: Hypothesis draws wide integers small more often
+    than not, so the high bits (the kinds last in the order) would come up a few times in
+    a hundred, not one in two. Bytes are drawn evenly; they shrink towards 0 (no coin)."""
+    chunks = (n + 7) // 8
+    return st.tuples(*[st.integers(0, 255)] * chunks).map(
+        lambda parts: sum(part << 8 * i for i, part in enumerate(parts)) & ((1 << n) - 1))
 
 
 def _weighted(weights: Sequence[int]) -> st.SearchStrategy[int]:
