@@ -99,23 +99,16 @@ def test_bench_packr_bare_hosts_send_what_the_harness_sends():
     assert bench._state_of(output) == (state[16:], nodes)
 
 
-def test_bench_fork_quick_forked_and_straight_runs_agree(tmp_path, capsys):
+@pytest.mark.parametrize("script, said", [
+    ("bench_fork", "verdicts and trace hashes: identical for all 8 schedules"),
+    ("bench_fork_tests", "verdicts and step observations: identical straight and forked"),
+])
+def test_the_fork_benchmarks_quick_forked_and_straight_agree(tmp_path, capsys, script, said):
     from theater_harness.fork import fork_problem
 
     if fork_problem() is not None:
         pytest.skip(f"cannot fork here: {fork_problem()}")
-    out = tmp_path / "fork.json"
-    assert _load("bench_fork").main(["--quick", "--json", str(out)]) == 0  # 1 when verdicts differ
+    out = tmp_path / f"{script}.json"
+    assert _load(script).main(["--quick", "--json", str(out)]) == 0  # 1 when forked and straight differ
     assert json.loads(out.read_text())["identical"] is True
-    assert "verdicts and trace hashes: identical for all 8 schedules" in capsys.readouterr().out
-
-
-def test_bench_fork_tests_quick_forked_and_straight_agree(tmp_path, capsys):
-    from theater_harness.fork import fork_problem
-
-    if fork_problem() is not None:
-        pytest.skip(f"cannot fork here: {fork_problem()}")
-    out = tmp_path / "fork_tests.json"
-    assert _load("bench_fork_tests").main(["--quick", "--json", str(out)]) == 0  # 1 when they differ
-    assert json.loads(out.read_text())["identical"] is True
-    assert "verdicts and step observations: identical straight and forked" in capsys.readouterr().out
+    assert said in capsys.readouterr().out
