@@ -21,10 +21,10 @@ as ``theater_harness.world.World`` validates it (a ``WorldError`` names the key)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from theater_harness.world import Exchange, Request, Response, Route, World, WorldError, response_of
+from theater_harness.world import Exchange, Request, World, WorldError
 
 
 class WorldFiles(MutableMapping):
@@ -104,27 +104,6 @@ class WorldEnv(MutableMapping):
         return f"WorldEnv({self._run.env!r})"
 
 
-class _Routes(World):
-    """The world that answers the run's requests once the fixture is in use: the first of
-    its routes that matches a request answers it (with its response, or with what its
-    handler returns for the request); the world the run was given answers the others."""
-
-    def __init__(self, given: World):
-        vars(self).update(vars(given))  # what the run was given stays readable, as it was
-        self.given = given
-        self.scripted: list[tuple[str, Route, Callable[[Request], Any] | None]] = []
-
-    def answer(self, request: Request) -> Response | None:
-        for key, route, handler in self.scripted:
-            if route.matches(request):
-                if handler is None:
-                    return route.response
-                answer = handler(request)
-                where = f"http[{key!r}] (the answer to {request.method} {request.uri})"
-                return None if answer is None else response_of(answer, where)
-        return self.given.answer(request)
-
-
 class WorldFixture:
     """The ``world`` fixture (see the module's docstring): ``files``, ``env``, ``route``,
     ``store``, and the HTTP ``requests`` the run's actors made."""
@@ -132,7 +111,7 @@ class WorldFixture:
     def __init__(self, runtime: Any):
         self._runtime = runtime
         self._run = runtime.world
-        self._routes = self._run.given = _Routes(self._run.given)  # answers the run's requests from now on
+        self._routes = 0  # added by the test
         self.files = WorldFiles(self._run)
         self.env = WorldEnv(self._run)
 
@@ -147,10 +126,9 @@ class WorldFixture:
         unreachable server does."""
         if response is not None and fields:
             raise TypeError("world.route: give the response or its fields as keywords, not both")
-        handler = response if callable(response) and not isinstance(response, Response) else None
-        answer = 200 if handler is not None else (fields if response is None else response)
-        (checked,) = World(http={route: answer}).routes  # the route and its response, validated
-        self._routes.scripted.append((route, checked, handler))
+        (checked,) = World(http={route: fields if response is None else response}).routes  # validated
+        self._run.add_route(checked)
+        self._routes += 1
 
     def store(self, store_id: str, labels: Mapping[str, bytes | str] | None = None, /,
               **more: bytes | str) -> dict[str, bytes]:
@@ -180,5 +158,5 @@ class WorldFixture:
         return [exchange.request for exchange in self._run.exchanges]
 
     def __repr__(self) -> str:
-        return (f"<world: {len(self.files)} files, {len(self.env)} env vars, {len(self._routes.scripted)} routes, "
+        return (f"<world: {len(self.files)} files, {len(self.env)} env vars, {self._routes} routes, "
                 f"{len(self._run.exchanges)} requests>")

@@ -100,6 +100,13 @@ def charge_message(rt: Any, actor: Any, what: str, size: int) -> None:
     charge_chain(rt, actor, what, size)
 
 
+def charge_sent(rt: Any, actor: Any, what: str, size: int) -> None:
+    """``charge_message`` for what an actor hands a host function (a message, a write to
+    the outside world); probes (Python-side actors of tests) are not bounded."""
+    if actor is not None and actor.probe is None:
+        charge_message(rt, actor, what, size)
+
+
 def charge_chain(rt: Any, actor: Any, what: str, size: int) -> None:
     """``size`` more bytes in the chain of ``actor``'s incarnation (a state it returned, a
     log line, a message it sent: its chain keeps them all, as Theater's does); raise

@@ -19,8 +19,10 @@ folder its ``[[handler]] type = "filesystem"`` names (``host/filesystem.py``). `
 the environment Theater's environment handler reads (``host/environment.py``). ``http``
 answers ``http-client.send-http`` (``host/http_client.py``): a table from
 ``"METHOD URL-pattern"`` (``*`` for any method; ``*`` and ``?`` in the URL as in
-``fnmatch``; the first matching route answers) to a response, or a callable given the
-``Request`` and returning a response. A response is a ``Response``, a dict of its fields
+``fnmatch``; the first matching route answers) to a response or to a callable given the
+``Request`` and returning one (None: no answer), or one callable for every request. A
+run may add routes of its own (``RunWorld.add_route``: the ``world`` fixture's), tried
+before the world's. A response is a ``Response``, a dict of its fields
 (``status``, ``headers``, ``body``, ``latency_ms``), a status code, or a body (``str`` or
 ``bytes``, status 200). ``stores`` fills Theater's stores: store id -> {label: content}.
 Bad input is a ``WorldError`` naming the key and what would be valid.
@@ -69,14 +71,23 @@ class Response:
 
 @dataclass(frozen=True)
 class Route:
-    """One line of the route table: requests it matches and its response."""
+    """One line of the route table: requests it matches and its response, or the callable
+    that answers each of them (what it returns, in any form of a response; None: no answer)."""
 
     method: str  # "GET", ..., or "*"
     pattern: str  # an fnmatch pattern over the whole URI
-    response: Response
+    response: Response = Response()
+    handler: Callable[[Request], Any] | None = None
 
     def matches(self, request: Request) -> bool:
         return self.method in ("*", request.method) and fnmatch.fnmatchcase(request.uri, self.pattern)
+
+    def answer(self, request: Request) -> Response | None:
+        if self.handler is None:
+            return self.response
+        answer = self.handler(request)
+        where = f"http[{f'{self.method} {self.pattern}'!r}] (the answer to {request.method} {request.uri})"
+        return None if answer is None else response_of(answer, where)
 
 
 @dataclass(frozen=True)
@@ -124,12 +135,6 @@ class World:
                 files[key] = path.read_bytes()
         return cls(files={**files, **others.pop("files", {})}, **others)
 
-    def answer(self, request: Request) -> Response | None:
-        """The response to ``request``: the callable's, or the first matching route's;
-        None when no route matches."""
-        if self.http_handler is not None:
-            return response_of(self.http_handler(request), f"http (the answer to {request.method} {request.uri})")
-        return next((route.response for route in self.routes if route.matches(request)), None)
 
 
 class RunWorld:
@@ -141,6 +146,8 @@ class RunWorld:
         self.disk: dict[str, Any] = _tree(world.files)  # folder: dict of its entries; file: bytes
         self.disk_bytes = sum(len(v) for v in world.files.values() if v is not None)
         self.env = dict(world.env)
+        self.routes = list(world.routes)  # the run's: routes added during it come first (add_route)
+        self._added = 0
         self.exchanges: list[Exchange] = []
         self.roots: dict[tuple[str, int], str] = {}  # (actor id, incarnation) -> its filesystem root
         self._rt = rt
@@ -150,6 +157,23 @@ class RunWorld:
             for store_id, labels in world.stores.items():
                 for label, content in labels.items():
                     seed(rt, store_id, label, content)
+
+    def add_route(self, route: Route) -> None:
+        """Answer the requests ``route`` matches from now on, before the world's own routes
+        and after the routes added before it."""
+        self.routes.insert(self._added, route)
+        self._added += 1
+
+    def answer(self, request: Request) -> Response | None:
+        """The response to ``request``: the first matching route's, else the world's
+        callable's; None when there is neither."""
+        route = next((route for route in self.routes if route.matches(request)), None)
+        if route is not None:
+            return route.answer(request)
+        if self.given.http_handler is not None:
+            return response_of(self.given.http_handler(request),
+                               f"http (the answer to {request.method} {request.uri})")
+        return None
 
     def stream(self, name: str) -> Any:
         """The run's seeded random stream ``name`` for the world (made on first use)."""
@@ -299,7 +323,10 @@ def _routes(value: Any) -> tuple[Route, ...]:
         if not _METHOD.fullmatch(method) or not pattern.strip():
             raise WorldError(f'expected "METHOD URL-pattern" (e.g. "GET https://api.example.com/items/*"; METHOD in '
                              f'capitals, or * for any), got {key!r}', field="http")
-        routes.append(Route(method, pattern.strip(), response_of(response, f"http[{key!r}]")))
+        if callable(response) and not isinstance(response, Response):
+            routes.append(Route(method, pattern.strip(), handler=response))
+        else:
+            routes.append(Route(method, pattern.strip(), response_of(response, f"http[{key!r}]")))
     return tuple(routes)
 
 

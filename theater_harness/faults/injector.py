@@ -2,10 +2,11 @@
 
 Every call into an actor (``on_call``), every message between actors (``on_message``),
 every host import (``on_host``), every call into the outside world (``on_world``) and
-every restart (``on_restart``) passes one check here; faults triggered by time act when their time comes (``_arm``). Each fault that
-fires is recorded in the trace as a ``fault`` record (with the target's lifecycle phase,
-its restart type and its supervisor's strategy, for fault-space coverage); what it
-causes (an exit, a drop, a restart) follows in the trace as usual.
+every restart (``on_restart``) passes one check here; faults triggered by time act when
+their time comes (``_arm``). Each fault that fires is recorded in the trace as a
+``fault`` record (with the target's lifecycle phase, its restart type and its
+supervisor's strategy, for fault-space coverage); what it causes (an exit, a drop, a
+restart) follows in the trace as usual.
 
 A time-triggered actor fault acts on what is there at its time (``model.BOUND_KINDS``):
 it is bound to the incarnations alive then, and is *missed* if there are none, or if
@@ -27,9 +28,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._scheduler import URGENT
-from . import targets
+from . import targets, world
 from .missed import ended_first, not_running
-from . import world
 from .model import BOUND_KINDS, KINDS, ON_CALL_KINDS, ON_MESSAGE_KINDS, OUTSIDE, WORLD_KINDS, Fault, FaultSchedule
 
 INIT = ("actor", "init")

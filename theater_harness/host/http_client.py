@@ -43,7 +43,7 @@ def send_http(rt: Any, actor: Any, request: dict) -> Any:
     if parts.scheme not in ("http", "https"):
         return (False, f"builder error for url ({uri})")
     sent = Request(method, uri, headers, None if body is None else bytes(body))
-    response = rt.world.given.answer(sent)
+    response = rt.world.answer(sent)
     rt.world.exchanges.append(Exchange(rt.now, actor.id, sent, response))
     if response is None:
         return (False, f"error sending request for url ({uri}): the world has no route for {method}")

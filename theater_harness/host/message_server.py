@@ -17,7 +17,7 @@ from typing import Any
 from .._scheduler import TIMER
 from ..errors import HarnessError
 from ..exit import LIMIT, ExitReason
-from ..limits import charge_message, over
+from ..limits import charge_sent, over
 
 HANDLE_SEND = ("message-server-client", "handle-send")
 HANDLE_REQUEST = ("message-server-client", "handle-request")
@@ -120,10 +120,8 @@ def _target(rt: Any, target_id: str) -> tuple[Any, str | None]:
 
 def _charge(rt: Any, actor: Any, what: str, msg: bytes) -> None:
     """An actor's call hands the host ``msg``: within max_message_bytes and, with the
-    call's other messages, max_sent_bytes (limits.py), or the actor ends with kind limit.
-    Probes (Python-side actors of tests) are not bounded."""
-    if actor is not None and actor.probe is None:
-        charge_message(rt, actor, what, len(msg))
+    call's other messages, max_sent_bytes (limits.py), or the actor ends with kind limit."""
+    charge_sent(rt, actor, what, len(msg))
 
 
 def send(rt: Any, actor: Any, target_id: str, msg: bytes) -> tuple[bool, Any]:

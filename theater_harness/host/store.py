@@ -262,12 +262,19 @@ def _store_at(rt: Any, actor: Any, function: str, store_id: str, name: str, cont
     if problem is not None:
         return (False, problem)
     charge(rt, actor, "store", function, len(content) + _size(name))
+    ref, error = _write_at(rt, store_id, name, content)
+    return (False, error) if error is not None else (True, ref)
+
+
+def _write_at(rt: Any, store_id: str, name: str, content: bytes) -> tuple[str | None, str | None]:
+    """Store ``content`` in ``store_id`` (made if new) and point label ``name`` at it: its
+    ref, or an error text."""
     target, error = _writable(rt, store_id)
     if error is None:
         ref, error = _put(rt, target, content)
     if error is None:
         error = _point(rt, target, name, ref)
-    return (False, error) if error is not None else (True, ref)
+    return (None, error) if error is not None else (ref, None)
 
 
 def list_all_content(rt: Any, actor: Any, store_id: str) -> tuple[bool, Any]:
@@ -288,11 +295,7 @@ def list_labels(rt: Any, actor: Any, store_id: str) -> tuple[bool, Any]:
 def seed(rt: Any, store_id: str, name: str, content: bytes) -> None:
     """Store ``content`` at label ``name`` of store ``store_id`` before the run starts (a
     ``World``'s ``stores``); no actor asked, so nothing is recorded or charged."""
-    target, error = _writable(rt, store_id)
-    if error is None:
-        ref, error = _put(rt, target, content)
-    if error is None:
-        error = _point(rt, target, name, ref)
+    _, error = _write_at(rt, store_id, name, content)
     if error is not None:
         raise ValueError(f"the world's store {store_id!r}, label {name!r}: {error}")
 
@@ -327,11 +330,11 @@ def _record(ref: str) -> dict:
 
 
 def _record_or_none(ref: str | None) -> dict | None:
-    return None if ref is None else {"hash": ref}
+    return None if ref is None else _record(ref)
 
 
 def _records(refs: list[str]) -> list[dict]:
-    return [{"hash": ref} for ref in refs]
+    return [_record(ref) for ref in refs]
 
 
 # The packr era's functions (refs are strings) under their names; the component era's

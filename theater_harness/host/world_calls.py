@@ -31,7 +31,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
-from ..limits import charge_message
+from ..limits import charge_sent
 from .timing import wait_until
 
 WORLD = "world"  # the trace record kind
@@ -114,8 +114,7 @@ def charge(rt: Any, actor: Any, interface: str, function: str, size: int) -> Non
     """What an actor hands the world in one call counts as a message it sends (limits.py:
     ``max_message_bytes``, ``max_sent_bytes``, its chain); probes (Python-side actors of
     tests) are not bounded."""
-    if actor is not None and actor.probe is None:
-        charge_message(rt, actor, f"{interface}.{function}", size)
+    charge_sent(rt, actor, f"{interface}.{function}", size)
 
 
 def _can_wait(actor: Any, interface: str, function: str) -> bool:
